@@ -1,0 +1,87 @@
+/**
+ * Opens the store named by a URL: `sqlite:<file>` (or `sqlite::memory:`), `postgres://...` / `postgresql://...`,
+ * `mysql://...` / `mariadb://...`. One Kysely code path above; the dialect is the only seam.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect } from 'kysely';
+import { createPool as createMysqlPool } from 'mysql2';
+import pg from 'pg';
+import type { Database } from './schema.js';
+
+export type DialectName = 'sqlite' | 'postgres' | 'mysql';
+
+export interface Store {
+  db: Kysely<Database>;
+  dialect: DialectName;
+  /** The URL with any password replaced by `***`, safe to log. */
+  displayUrl: string;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** Pool size for PostgreSQL and MySQL. */
+  poolSize?: number;
+}
+
+// int8 (bigint) and numeric come back as strings by default; our counts and versions fit in a double.
+pg.types.setTypeParser(20, (value) => Number(value));
+pg.types.setTypeParser(1700, (value) => Number(value));
+
+export function dialectOf(url: string): DialectName {
+  const scheme = url.slice(0, url.indexOf(':')).toLowerCase();
+  if (scheme === 'sqlite') return 'sqlite';
+  if (scheme === 'postgres' || scheme === 'postgresql') return 'postgres';
+  if (scheme === 'mysql' || scheme === 'mariadb') return 'mysql';
+  throw new Error(
+    `Unsupported database URL scheme "${scheme}:" (expected sqlite:<file>, postgres://... or mysql://...)`,
+  );
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}
+
+/** `sqlite:/abs/file.db`, `sqlite:rel/file.db`, `sqlite:///abs/file.db` or `sqlite::memory:`. */
+export function sqlitePath(url: string): string {
+  let rest = url.slice('sqlite:'.length);
+  if (rest === ':memory:') return rest;
+  if (rest.startsWith('//')) rest = rest.slice(2);
+  if (rest === '') throw new Error('sqlite: URL names no file (e.g. sqlite:./mldeploy.db)');
+  return resolve(decodeURIComponent(rest));
+}
+
+export function openStore(url: string, options: StoreOptions = {}): Store {
+  const dialect = dialectOf(url);
+  const displayUrl = redactUrl(url);
+  if (dialect === 'sqlite') {
+    const file = sqlitePath(url);
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    const database = new SQLite(file);
+    // WAL lets the API read while a pipeline writes; the busy timeout covers the short write locks between processes.
+    database.pragma('journal_mode = WAL');
+    database.pragma('busy_timeout = 10000');
+    database.pragma('foreign_keys = ON');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    return { db, dialect, displayUrl, close: () => db.destroy() };
+  }
+  if (dialect === 'postgres') {
+    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, dialect, displayUrl, close: () => db.destroy() };
+  }
+  const parsed = new URL(url);
+  const pool = createMysqlPool({
+    host: parsed.hostname,
+    port: parsed.port ? Number(parsed.port) : 3306,
+    user: decodeURIComponent(parsed.username || 'root'),
+    password: decodeURIComponent(parsed.password),
+    database: parsed.pathname.replace(/^\//, '') || undefined,
+    connectionLimit: options.poolSize ?? 10,
+    charset: 'utf8mb4',
+    timezone: 'Z',
+  });
+  const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
+  return { db, dialect, displayUrl, close: () => db.destroy() };
+}

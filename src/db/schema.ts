@@ -1,0 +1,208 @@
+/**
+ * The relational schema of mldeploy, as Kysely types. One schema for SQLite, PostgreSQL and MySQL/MariaDB:
+ * ids are text (UUIDs), times are ISO-8601 text in UTC, JSON payloads are text, booleans are 0/1 integers.
+ * Data tables made at run time (raw_* and clean_*) are not listed here: their columns come from the data.
+ */
+
+/** A CSV file loaded into a raw table (`load_raw_data`). */
+export interface RawLoadsTable {
+  id: string;
+  dataset: string;
+  table_name: string;
+  source: string;
+  content_hash: string;
+  status: 'loaded' | 'failed';
+  row_count: number;
+  reject_count: number;
+  /** JSON: ColumnSchema[] */
+  columns_json: string;
+  delimiter: string;
+  error: string | null;
+  created_at: string;
+}
+
+/** A malformed CSV row, kept with its line number and the reason it was set aside. */
+export interface RawRejectsTable {
+  load_id: string;
+  line: number;
+  reason: string;
+  content: string;
+}
+
+/** A cleaned, split data set (`preprocess_data`) that runs and model versions point to. */
+export interface DatasetSnapshotsTable {
+  id: string;
+  dataset: string;
+  raw_load_id: string;
+  table_name: string;
+  target: string;
+  positive_label: string;
+  /** JSON: ColumnSchema[] of the feature columns */
+  features_json: string;
+  /** JSON: string[] of the dropped row-id columns */
+  row_id_columns_json: string;
+  /** JSON: { train, val, test, positives: { train, val, test } } */
+  counts_json: string;
+  content_hash: string;
+  seed: number;
+  created_at: string;
+}
+
+export interface ExperimentsTable {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface RunsTable {
+  id: string;
+  experiment_id: string;
+  parent_run_id: string | null;
+  name: string;
+  status: 'RUNNING' | 'FINISHED' | 'FAILED';
+  dataset_snapshot_id: string | null;
+  dag_run_id: string | null;
+  start_time: string;
+  end_time: string | null;
+}
+
+export interface RunParamsTable {
+  run_id: string;
+  key: string;
+  value: string;
+}
+
+export interface RunMetricsTable {
+  run_id: string;
+  key: string;
+  value: number;
+  step: number;
+  timestamp: string;
+}
+
+export interface RunTagsTable {
+  run_id: string;
+  key: string;
+  value: string;
+}
+
+export interface RegisteredModelsTable {
+  name: string;
+  description: string | null;
+  created_at: string;
+}
+
+export interface ModelVersionsTable {
+  name: string;
+  version: number;
+  run_id: string | null;
+  /** Artifact key of the model file, relative to the artifact root. */
+  artifact_key: string;
+  dataset_snapshot_id: string | null;
+  /** JSON: headline metrics at registration, e.g. { val: {...}, test: {...} } */
+  metrics_json: string;
+  created_at: string;
+}
+
+export interface ModelAliasesTable {
+  name: string;
+  alias: string;
+  version: number;
+  updated_at: string;
+}
+
+/** Audit trail of the registry: promotions, refusals, forced promotions, rollbacks. */
+export interface ModelEventsTable {
+  id: string;
+  name: string;
+  version: number;
+  alias: string | null;
+  action: 'register' | 'promote' | 'refuse' | 'force_promote' | 'rollback';
+  reason: string;
+  created_at: string;
+}
+
+export interface DagRunsTable {
+  id: string;
+  dag_id: string;
+  status: 'queued' | 'running' | 'success' | 'failed';
+  trigger: 'manual' | 'schedule' | 'retry';
+  /** JSON: the run's configuration (data file, target, ...). */
+  conf_json: string;
+  error: string | null;
+  created_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+}
+
+export interface TaskInstancesTable {
+  dag_run_id: string;
+  task_id: string;
+  state: 'pending' | 'queued' | 'running' | 'success' | 'failed' | 'upstream_failed' | 'up_for_retry';
+  try_number: number;
+  max_tries: number;
+  /** JSON: what the task returned, read by downstream tasks. */
+  output_json: string | null;
+  error: string | null;
+  started_at: string | null;
+  ended_at: string | null;
+}
+
+/** One attempt of a task, with its captured log. */
+export interface TaskAttemptsTable {
+  dag_run_id: string;
+  task_id: string;
+  try_number: number;
+  state: 'running' | 'success' | 'failed';
+  log: string;
+  error: string | null;
+  started_at: string;
+  ended_at: string | null;
+}
+
+export interface SchedulesTable {
+  dag_id: string;
+  cron: string;
+  conf_json: string;
+  enabled: number;
+  updated_at: string;
+}
+
+/** Every prediction served: inputs, output, and the model version that made it. */
+export interface PredictionsTable {
+  id: string;
+  request_id: string;
+  created_at: string;
+  model_name: string;
+  model_version: number;
+  /** The caller's row id (e.g. the original's `id`), when sent. */
+  row_id: string | null;
+  inputs_json: string;
+  probability: number;
+  prediction: number;
+  threshold: number;
+  /** Ground truth attached later through POST /feedback. */
+  label: number | null;
+  label_at: string | null;
+}
+
+export interface Database {
+  raw_loads: RawLoadsTable;
+  raw_rejects: RawRejectsTable;
+  dataset_snapshots: DatasetSnapshotsTable;
+  experiments: ExperimentsTable;
+  runs: RunsTable;
+  run_params: RunParamsTable;
+  run_metrics: RunMetricsTable;
+  run_tags: RunTagsTable;
+  registered_models: RegisteredModelsTable;
+  model_versions: ModelVersionsTable;
+  model_aliases: ModelAliasesTable;
+  model_events: ModelEventsTable;
+  dag_runs: DagRunsTable;
+  task_instances: TaskInstancesTable;
+  task_attempts: TaskAttemptsTable;
+  schedules: SchedulesTable;
+  predictions: PredictionsTable;
+}
+

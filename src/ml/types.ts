@@ -47,3 +47,17 @@ export interface FeatureSpec {
   /** For categorical features: the levels seen in training, in code order. */
   categories?: string[];
 }
+
+/**
+ * An estimator that can split natively on categorical columns holding integer codes (NaN = missing), like
+ * scikit-learn's HistGradientBoostingClassifier(categorical_features=...). `fitTabularModel` calls this before `fit`
+ * with the columns its 'tree' preprocessing encodes as codes, replacing any earlier setting.
+ */
+export interface CategoricalFeaturesAware {
+  setCategoricalFeatures(indices: readonly number[]): void;
+}
+
+/** True when `estimator` implements CategoricalFeaturesAware. */
+export function isCategoricalFeaturesAware(estimator: unknown): estimator is CategoricalFeaturesAware {
+  return typeof (estimator as Partial<CategoricalFeaturesAware> | null)?.setCategoricalFeatures === 'function';
+}

@@ -1,0 +1,255 @@
+/** Workflow commands: run a DAG, look at run history and task logs, retry, schedule, and start workers. */
+import type { Command } from 'commander';
+import type { AppContext } from '../../context.js';
+import { DAG_IDS, buildDags, type TrainingConf } from '../../pipeline/dags.js';
+import { PipelineRunner, createExecutor, startWorker, setSchedule, listSchedules, removeSchedule, startScheduler } from '../../pipeline/index.js';
+import { printTable } from '../output.js';
+import { withContext } from '../session.js';
+
+export function createRunner(app: AppContext): PipelineRunner {
+  return new PipelineRunner({
+    store: app.store,
+    dags: buildDags(app),
+    executor: createExecutor(app.config.queueUrl),
+    logger: app.logger,
+  });
+}
+
+interface RunFlags {
+  data?: string;
+  dataset?: string;
+  target?: string;
+  positiveLabel?: string;
+  seed?: string;
+  force?: boolean;
+  modelName?: string;
+  experiment?: string;
+  estimators?: string;
+  threshold?: 'fixed' | 'f1';
+  json?: boolean;
+}
+
+export function confFromFlags(flags: RunFlags): TrainingConf {
+  const conf: TrainingConf = {
+    data: flags.data,
+    dataset: flags.dataset,
+    target: flags.target,
+    positiveLabel: flags.positiveLabel,
+    force: flags.force,
+    modelName: flags.modelName,
+    experiment: flags.experiment,
+    threshold: flags.threshold,
+  };
+  if (flags.seed !== undefined) {
+    conf.seed = Number(flags.seed);
+    if (!Number.isInteger(conf.seed)) throw new Error(`--seed must be an integer, got "${flags.seed}"`);
+  }
+  if (flags.estimators) {
+    const names = flags.estimators.split(',').map((s) => s.trim());
+    for (const n of names) {
+      if (n !== 'hist_gradient_boosting' && n !== 'logistic_regression') {
+        throw new Error(`--estimators: unknown "${n}" (hist_gradient_boosting, logistic_regression)`);
+      }
+    }
+    conf.estimators = names as TrainingConf['estimators'];
+  }
+  return Object.fromEntries(Object.entries(conf).filter(([, v]) => v !== undefined)) as TrainingConf;
+}
+
+function addRunFlags(command: Command): Command {
+  return command
+    .option('--data <file>', 'CSV file to load')
+    .option('--dataset <name>', 'dataset name (default: from the file name)')
+    .option('--target <column>', 'target column, as written in the file or in snake_case')
+    .option('--positive-label <label>', 'the target value that means 1 (needed unless obvious: 0/1, yes/no, true/false)')
+    .option('--seed <n>', 'seed of the train/val/test split and the models (default 1337)')
+    .option('--force', 'reload the file even if the same bytes were loaded before')
+    .option('--model-name <name>', 'registered model name (default clients_model, env MLDEPLOY_MODEL_NAME)')
+    .option('--experiment <name>', 'experiment to track the runs in (default: the model name)')
+    .option('--estimators <list>', 'comma-separated candidates (default hist_gradient_boosting,logistic_regression)')
+    .option('--threshold <rule>', "decision threshold: 'fixed' (0.5) or 'f1' (best F1 on validation)");
+}
+
+/** Triggers a DAG run and waits for it; returns the run detail. Throws with the task's error when it fails. */
+export async function runDag(app: AppContext, dagId: string, conf: TrainingConf) {
+  if (!(DAG_IDS as readonly string[]).includes(dagId)) {
+    throw new Error(`Unknown DAG "${dagId}": one of ${DAG_IDS.join(', ')}`);
+  }
+  const runner = createRunner(app);
+  try {
+    const runId = await runner.trigger(dagId, conf as Record<string, unknown>);
+    app.logger.info(`dag run ${runId} (${dagId}) started`);
+    return await runner.waitFor(runId);
+  } finally {
+    await runner.close();
+  }
+}
+
+export function registerRunCommands(program: Command): void {
+  addRunFlags(
+    program
+      .command('run <dag>')
+      .description(`run a workflow now: ${DAG_IDS.join(', ')}`)
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (dagId: string, flags: RunFlags) => {
+    await withContext(async (app) => {
+      const run = await runDag(app, dagId, confFromFlags(flags));
+      const train = run.tasks.find((t) => t.taskId === 'train_model');
+      const result = train?.output as Record<string, unknown> | undefined;
+      if (flags.json) {
+        const payload = result ? { ...result, run_id: run.id, status: run.status, train_run_id: result.run_id } : { run_id: run.id, status: run.status, tasks: run.tasks.map((t) => ({ task: t.taskId, state: t.state, output: t.output })) };
+        process.stdout.write(`${JSON.stringify(payload, null, 2)}\n`);
+      } else {
+        printTable(run.tasks.map((t) => ({ task: t.taskId, state: t.state, tries: t.tryNumber, seconds: t.durationMs !== null && t.durationMs !== undefined ? t.durationMs / 1000 : null })));
+        if (result) {
+          const model = result.model as { name: string; version: number };
+          const test = (result.metrics as { test: Record<string, number> }).test;
+          process.stdout.write(
+            `\n${model.name} v${model.version} (${result.estimator}): test ROC AUC ${test.roc_auc.toFixed(4)}, ` +
+              `accuracy ${test.accuracy.toFixed(4)}, F1 ${test.f1.toFixed(4)}\n${result.reason}\n`,
+          );
+        }
+      }
+      if (run.status !== 'success') {
+        process.stderr.write(`mldeploy: dag run ${run.id} failed: ${run.error ?? 'see mldeploy runs show ' + run.id}\n`);
+        process.exitCode = 1;
+      }
+    });
+  });
+
+  const runs = program.command('runs').description('workflow run history');
+  runs
+    .command('list')
+    .option('--dag <id>', 'only this DAG')
+    .option('--limit <n>', 'how many', '20')
+    .option('--json', 'JSON output')
+    .action(async (flags: { dag?: string; limit: string; json?: boolean }) => {
+      await withContext(async (app) => {
+        const list = await createRunner(app).listRuns({ dagId: flags.dag, limit: Number(flags.limit) });
+        if (flags.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+        else printTable(list.map((r) => ({ id: r.id, dag: r.dagId, status: r.status, trigger: r.trigger, created: r.createdAt, error: r.error })));
+      });
+    });
+  runs
+    .command('show <runId>')
+    .option('--logs', 'print each task attempt log')
+    .option('--json', 'JSON output')
+    .action(async (runId: string, flags: { logs?: boolean; json?: boolean }) => {
+      await withContext(async (app) => {
+        const run = await createRunner(app).getRun(runId);
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
+          return;
+        }
+        process.stdout.write(`${run.dagId} ${run.id}: ${run.status}${run.error ? ` (${run.error})` : ''}\n\n`);
+        printTable(run.tasks.map((t) => ({ task: t.taskId, state: t.state, tries: t.tryNumber, started: t.startedAt, ended: t.endedAt, error: t.error })));
+        if (flags.logs) {
+          for (const t of run.tasks) {
+            for (const a of t.attempts) {
+              process.stdout.write(`\n--- ${t.taskId} try ${a.tryNumber} (${a.state}) ---\n${a.log}`);
+            }
+          }
+        }
+      });
+    });
+  runs
+    .command('retry <runId>')
+    .description('re-run a failed run from its failed task; succeeded tasks keep their outputs')
+    .action(async (runId: string) => {
+      await withContext(async (app) => {
+        const runner = createRunner(app);
+        try {
+          await runner.retry(runId);
+          const run = await runner.waitFor(runId);
+          printTable(run.tasks.map((t) => ({ task: t.taskId, state: t.state, tries: t.tryNumber })));
+          if (run.status !== 'success') {
+            process.stderr.write(`mldeploy: dag run ${run.id} failed again: ${run.error}\n`);
+            process.exitCode = 1;
+          }
+        } finally {
+          await runner.close();
+        }
+      });
+    });
+
+  const schedule = program.command('schedule').description('run workflows on a cron schedule (needs `mldeploy scheduler` or `mldeploy up` running)');
+  addRunFlags(schedule.command('set <dag> <cron>').description('e.g. schedule set training "0 3 * * *" --data data.csv --target y')).action(
+    async (dagId: string, cron: string, flags: RunFlags) => {
+      await withContext(async (app) => {
+        await setSchedule(app.store, dagId, cron, confFromFlags(flags) as Record<string, unknown>);
+        process.stdout.write(`scheduled ${dagId} at "${cron}"\n`);
+      });
+    },
+  );
+  schedule.command('list').action(async () => {
+    await withContext(async (app) => {
+      const list = await listSchedules(app.store);
+      printTable(list.map((s) => ({ dag: s.dagId, cron: s.cron, next: s.nextRun, enabled: s.enabled, conf: s.conf })));
+    });
+  });
+  schedule.command('remove <dag>').action(async (dagId: string) => {
+    await withContext(async (app) => {
+      await removeSchedule(app.store, dagId);
+      process.stdout.write(`removed the schedule of ${dagId}\n`);
+    });
+  });
+
+  program
+    .command('scheduler')
+    .description('trigger scheduled workflows (several schedulers may run: each tick fires once)')
+    .action(async () => {
+      const app = await openLongLived();
+      const runner = createRunner(app);
+      const scheduler = startScheduler({ runner, store: app.store, logger: app.logger });
+      onShutdown(async () => {
+        await scheduler.stop();
+        await runner.close();
+        await app.close();
+      });
+    });
+
+  program
+    .command('worker')
+    .description('run workflow tasks from the Redis queue (MLDEPLOY_QUEUE_URL)')
+    .option('--concurrency <n>', 'tasks at once', '1')
+    .action(async (flags: { concurrency: string }) => {
+      const app = await openLongLived();
+      if (!app.config.queueUrl) throw new Error('worker needs MLDEPLOY_QUEUE_URL=redis://... (or --queue-url)');
+      const worker = await startWorker({
+        redisUrl: app.config.queueUrl,
+        store: app.store,
+        dags: buildDags(app),
+        concurrency: Number(flags.concurrency),
+        logger: app.logger,
+      });
+      app.logger.info(`worker listening on ${app.config.queueUrl.replace(/\/\/[^@]*@/, '//***@')}`);
+      onShutdown(async () => {
+        await worker.close();
+        await app.close();
+      });
+    });
+}
+
+async function openLongLived(): Promise<AppContext> {
+  const { loadConfig } = await import('../../config.js');
+  const { openContext } = await import('../../context.js');
+  const { humanLogger } = await import('../output.js');
+  return openContext(loadConfig(), humanLogger());
+}
+
+export function onShutdown(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = () => {
+    if (stopping) return;
+    stopping = true;
+    stop().then(
+      () => process.exit(0),
+      (error) => {
+        process.stderr.write(`mldeploy: shutdown failed: ${(error as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', handler);
+  process.once('SIGINT', handler);
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+/** The `mldeploy` command line. Each command opens the services from env (MLDEPLOY_*) and flags, does one thing, exits. */
+import { Command, CommanderError } from 'commander';
+import { registerModelCommands } from './commands/models.js';
+import { registerRunCommands } from './commands/runs.js';
+import { registerServeCommands } from './commands/serve.js';
+import { registerDataCommands } from './commands/data.js';
+
+const program = new Command()
+  .name('mldeploy')
+  .description('From a CSV file to a production REST endpoint, and keep it there.')
+  .version('0.1.0')
+  .option('--home <dir>', 'state folder for the embedded defaults (env MLDEPLOY_HOME, default ./.mldeploy)')
+  .option('--database-url <url>', 'sqlite:<file>, postgres://... or mysql://... (env MLDEPLOY_DATABASE_URL)')
+  .option('--artifacts-url <url>', 'file:<dir> or s3://bucket/prefix (env MLDEPLOY_ARTIFACTS_URL)')
+  .option('--queue-url <url>', 'redis://... to run tasks on BullMQ workers (env MLDEPLOY_QUEUE_URL)')
+  .showHelpAfterError();
+
+// Global flags become env before any command reads its config, so every code path sees one source of truth.
+program.hook('preAction', (command) => {
+  const opts = command.optsWithGlobals() as Record<string, string | undefined>;
+  if (opts.home) process.env.MLDEPLOY_HOME = opts.home;
+  if (opts.databaseUrl) process.env.MLDEPLOY_DATABASE_URL = opts.databaseUrl;
+  if (opts.artifactsUrl) process.env.MLDEPLOY_ARTIFACTS_URL = opts.artifactsUrl;
+  if (opts.queueUrl) process.env.MLDEPLOY_QUEUE_URL = opts.queueUrl;
+});
+
+registerServeCommands(program);
+registerRunCommands(program);
+registerModelCommands(program);
+registerDataCommands(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  process.stderr.write(`mldeploy: ${(error as Error).message ?? String(error)}\n`);
+  if (process.env.MLDEPLOY_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
+  process.exit(1);
+});

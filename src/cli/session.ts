@@ -1,0 +1,20 @@
+/** Opens the services for one CLI command and closes them after, whatever happens. */
+import { loadConfig } from '../config.js';
+import { openContext, type AppContext } from '../context.js';
+import { humanLogger, progressBar } from './output.js';
+
+export async function withContext<T>(work: (app: AppContext) => Promise<T>): Promise<T> {
+  const app = await openContext(loadConfig(), humanLogger());
+  app.progress = progressBar;
+  try {
+    return await work(app);
+  } finally {
+    await app.close();
+  }
+}
+
+export function parseVersion(text: string): number {
+  const version = Number(text);
+  if (!Number.isInteger(version) || version < 1) throw new Error(`Invalid version "${text}": expected 1, 2, ...`);
+  return version;
+}

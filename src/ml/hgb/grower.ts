@@ -1,0 +1,295 @@
+/**
+ * Grows one tree, best-first like scikit-learn's TreeGrower: the splittable leaf with the largest gain is split next,
+ * until no leaf can be split or maxLeafNodes is reached. The smaller child's histograms are built from its rows and the
+ * larger child's are the parent's minus the smaller's (written over the parent's). Leaves below 2 x minSamplesLeaf rows
+ * or at maxDepth are not split. Leaf values are shrunk by the learning rate and added to the training raw scores.
+ */
+import type { BinMapper } from './binning.js';
+import { subtractHistograms } from './histogram.js';
+import type { Executor } from './parallel.js';
+import type { HgbTreeJSON } from './predictor.js';
+import { findBestSplit, MIN_HESSIAN_TO_SPLIT, nodeValue, type SplitContext, type SplitInfo } from './splitter.js';
+
+export interface GrowerConfig {
+  maxLeafNodes: number | null;
+  maxDepth: number | null;
+  minSamplesLeaf: number;
+  l2Regularization: number;
+  learningRate: number;
+  split: SplitContext;
+}
+
+/** A grown tree in two forms: raw thresholds for prediction and the model file, bins for the validation rows. */
+export interface GrownTree {
+  json: HgbTreeJSON;
+  binned: BinnedTree;
+}
+
+/** Tree over binned data (preorder; leaves have feature -1). */
+export interface BinnedTree {
+  feature: Int32Array;
+  binThreshold: Uint8Array;
+  missingLeft: Uint8Array;
+  leftBins: (Uint32Array | null)[];
+  left: Int32Array;
+  right: Int32Array;
+  value: Float64Array;
+}
+
+interface GrowNode {
+  start: number;
+  count: number;
+  sumGrad: number;
+  sumHess: number;
+  value: number;
+  depth: number;
+  slot: number;
+  split: SplitInfo | null;
+  isLeaf: boolean;
+  left: GrowNode | null;
+  right: GrowNode | null;
+}
+
+export class TreeGrower {
+  private readonly scratch: Uint32Array;
+
+  constructor(
+    private readonly exec: Executor,
+    private readonly config: GrowerConfig,
+    private readonly mapper: BinMapper,
+    /** Total split gain per feature, accumulated over trees. */
+    private readonly importances: Float64Array,
+  ) {
+    this.scratch = new Uint32Array(exec.buffers.nRows);
+  }
+
+  /** Grows a tree on the current gradients and adds its leaf values to the raw scores. */
+  grow(): GrownTree {
+    const { exec, config } = this;
+    const { nRows, g, h, partition } = exec.buffers;
+    for (let i = 0; i < nRows; i++) partition[i] = i;
+    let sumGrad = 0;
+    let sumHess = 0;
+    for (let i = 0; i < nRows; i++) {
+      sumGrad += g[i];
+      sumHess += h[i];
+    }
+    const root = newNode(0, nRows, sumGrad, sumHess, 0, 0);
+    const leaves: GrowNode[] = [];
+    const splittable: GrowNode[] = [];
+    const finalize = (node: GrowNode): void => {
+      node.isLeaf = true;
+      if (node.slot >= 0) exec.releaseSlot(node.slot);
+      node.slot = -1;
+      leaves.push(node);
+    };
+    const evaluate = (node: GrowNode): void => {
+      node.split = findBestSplit(config.split, exec.slot(node.slot), node.count, node.sumGrad, node.sumHess, node.value);
+      if (node.split === null) finalize(node);
+      else splittable.push(node);
+    };
+
+    if (nRows < 2 * config.minSamplesLeaf || sumHess < MIN_HESSIAN_TO_SPLIT) {
+      finalize(root);
+    } else {
+      root.slot = exec.acquireSlot();
+      exec.rootHistograms(root.slot);
+      evaluate(root);
+    }
+
+    while (splittable.length > 0) {
+      const node = popLargestGain(splittable);
+      const split = node.split as SplitInfo;
+      const nLeft = this.partition(node, split);
+      const left = newNode(node.start, nLeft, split.sumGradLeft, split.sumHessLeft, split.valueLeft, node.depth + 1);
+      const right = newNode(node.start + nLeft, node.count - nLeft, split.sumGradRight, split.sumHessRight, split.valueRight, node.depth + 1);
+      node.left = left;
+      node.right = right;
+      this.importances[split.feature] += split.gain + node.sumGrad * (nodeValue(node.sumGrad, node.sumHess, config.l2Regularization) - node.value);
+      // A feature without missing values in training sends them to the larger child when predicting.
+      if (!config.split.hasMissing[split.feature]) split.missingLeft = left.count > right.count;
+
+      const nLeaves = leaves.length + splittable.length + 2;
+      if (config.maxLeafNodes !== null && nLeaves === config.maxLeafNodes) {
+        exec.releaseSlot(node.slot);
+        finalize(left);
+        finalize(right);
+        while (splittable.length > 0) finalize(splittable.pop() as GrowNode);
+        break;
+      }
+      if (config.maxDepth !== null && left.depth === config.maxDepth) {
+        exec.releaseSlot(node.slot);
+        finalize(left);
+        finalize(right);
+        continue;
+      }
+      if (left.count < 2 * config.minSamplesLeaf) finalize(left);
+      if (right.count < 2 * config.minSamplesLeaf) finalize(right);
+      if (left.isLeaf && right.isLeaf) {
+        exec.releaseSlot(node.slot);
+        continue;
+      }
+      const [small, large] = left.count < right.count ? [left, right] : [right, left];
+      small.slot = exec.acquireSlot();
+      exec.nodeHistograms(small.slot, small.start, small.count);
+      large.slot = node.slot;
+      const parentHist = exec.slot(node.slot);
+      subtractHistograms(parentHist, exec.slot(small.slot), parentHist, parentHist.length);
+      node.slot = -1;
+      if (!left.isLeaf) evaluate(left);
+      else exec.releaseSlot(swapOutSlot(left));
+      if (!right.isLeaf) evaluate(right);
+      else exec.releaseSlot(swapOutSlot(right));
+    }
+
+    const { raw } = exec.buffers;
+    for (const leaf of leaves) {
+      leaf.value *= config.learningRate;
+      const v = leaf.value;
+      for (let i = leaf.start, end = leaf.start + leaf.count; i < end; i++) raw[partition[i]] += v;
+    }
+    return this.export(root);
+  }
+
+  /** Stable in-place partition of the node's rows: left rows first. Returns the number of left rows. */
+  private partition(node: GrowNode, split: SplitInfo): number {
+    const { X, nRows, partition } = this.exec.buffers;
+    const scratch = this.scratch;
+    const column = split.feature * nRows;
+    const end = node.start + node.count;
+    let nl = 0;
+    let nr = 0;
+    if (split.leftBins !== null) {
+      const bits = split.leftBins;
+      for (let i = node.start; i < end; i++) {
+        const r = partition[i];
+        const b = X[column + r];
+        if ((bits[b >>> 5] & (1 << (b & 31))) !== 0) partition[node.start + nl++] = r;
+        else scratch[nr++] = r;
+      }
+    } else {
+      const threshold = split.binIdx;
+      const missingBin = this.config.split.missingBin;
+      const missingLeft = split.missingLeft && this.config.split.hasMissing[split.feature] === 1;
+      for (let i = node.start; i < end; i++) {
+        const r = partition[i];
+        const b = X[column + r];
+        if (b <= threshold || (missingLeft && b === missingBin)) partition[node.start + nl++] = r;
+        else scratch[nr++] = r;
+      }
+    }
+    partition.set(scratch.subarray(0, nr), node.start + nl);
+    return nl;
+  }
+
+  /** The tree in preorder (node, left subtree, right subtree), like scikit-learn's predictor arrays. */
+  private export(root: GrowNode): GrownTree {
+    const order: GrowNode[] = [];
+    const stack: GrowNode[] = [root];
+    while (stack.length > 0) {
+      const node = stack.pop() as GrowNode;
+      order.push(node);
+      if (!node.isLeaf) stack.push(node.right as GrowNode, node.left as GrowNode);
+    }
+    const index = new Map(order.map((node, i) => [node, i]));
+    const n = order.length;
+    const json: HgbTreeJSON = {
+      feature: [],
+      threshold: [],
+      missingLeft: [],
+      leftCategories: [],
+      left: [],
+      right: [],
+      value: [],
+      count: [],
+    };
+    const binned: BinnedTree = {
+      feature: new Int32Array(n),
+      binThreshold: new Uint8Array(n),
+      missingLeft: new Uint8Array(n),
+      leftBins: [],
+      left: new Int32Array(n),
+      right: new Int32Array(n),
+      value: new Float64Array(n),
+    };
+    const { thresholds, nBinsNonMissing, maxBins } = this.mapper;
+    order.forEach((node, i) => {
+      json.count.push(node.count);
+      if (node.isLeaf) {
+        json.feature.push(-1);
+        json.threshold.push(0);
+        json.missingLeft.push(false);
+        json.leftCategories.push(null);
+        json.left.push(-1);
+        json.right.push(-1);
+        json.value.push(node.value);
+        binned.feature[i] = -1;
+        binned.left[i] = binned.right[i] = -1;
+        binned.value[i] = node.value;
+        binned.leftBins.push(null);
+        return;
+      }
+      const split = node.split as SplitInfo;
+      const f = split.feature;
+      json.feature.push(f);
+      json.missingLeft.push(split.missingLeft);
+      json.left.push(index.get(node.left as GrowNode) as number);
+      json.right.push(index.get(node.right as GrowNode) as number);
+      json.value.push(0);
+      if (split.leftBins !== null) {
+        const categories: number[] = [];
+        for (let b = 0; b < maxBins; b++) {
+          if ((split.leftBins[b >>> 5] & (1 << (b & 31))) !== 0) categories.push(thresholds[f][b]);
+        }
+        json.threshold.push(0);
+        json.leftCategories.push(categories);
+      } else {
+        // Splitting after the last non-missing bin separates missing values: +inf (null in the file) as threshold.
+        json.threshold.push(split.binIdx === nBinsNonMissing[f] - 1 ? null : thresholds[f][split.binIdx]);
+        json.leftCategories.push(null);
+      }
+      binned.feature[i] = f;
+      binned.binThreshold[i] = split.binIdx;
+      binned.missingLeft[i] = split.missingLeft ? 1 : 0;
+      binned.leftBins.push(split.leftBins);
+      binned.left[i] = json.left[i];
+      binned.right[i] = json.right[i];
+    });
+    return { json, binned };
+  }
+}
+
+function newNode(start: number, count: number, sumGrad: number, sumHess: number, value: number, depth: number): GrowNode {
+  return { start, count, sumGrad, sumHess, value, depth, slot: -1, split: null, isLeaf: false, left: null, right: null };
+}
+
+/** Removes and returns the node with the largest gain (the first one on ties). */
+function popLargestGain(nodes: GrowNode[]): GrowNode {
+  let best = 0;
+  for (let i = 1; i < nodes.length; i++) if ((nodes[i].split as SplitInfo).gain > (nodes[best].split as SplitInfo).gain) best = i;
+  return nodes.splice(best, 1)[0];
+}
+
+function swapOutSlot(node: GrowNode): number {
+  const slot = node.slot;
+  node.slot = -1;
+  return slot;
+}
+
+/** Adds the binned tree's prediction for each row of column-major binned data to `out`. */
+export function addBinnedPredictions(tree: BinnedTree, X: Uint8Array, nRows: number, missingBin: number, out: Float64Array): void {
+  const { feature, binThreshold, missingLeft, leftBins, left, right, value } = tree;
+  for (let i = 0; i < nRows; i++) {
+    let node = 0;
+    while (feature[node] >= 0) {
+      const b = X[feature[node] * nRows + i];
+      const bits = leftBins[node];
+      let goLeft: boolean;
+      if (b === missingBin) goLeft = missingLeft[node] === 1;
+      else if (bits !== null) goLeft = (bits[b >>> 5] & (1 << (b & 31))) !== 0;
+      else goLeft = b <= binThreshold[node];
+      node = goLeft ? left[node] : right[node];
+    }
+    out[i] += value[node];
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * Finds a node's best split from its histograms, following scikit-learn's Splitter rule for rule:
+ * - gain = G_L^2/(H_L+l2) + G_R^2/(H_R+l2) - G^2/(H+l2), written as G v - G_L v_L - G_R v_R with v = -G/(H+l2+1e-15)
+ *   (the root is given v = 0, as in scikit-learn, so any valid root split counts);
+ * - numeric features: scan bins left to right with missing values on the right, and, when the feature had missing
+ *   values in training, right to left with missing values on the left; the better gain wins (ties keep the first);
+ * - categorical features: categories with enough hessian (10, LightGBM's cat_smooth) sorted by G/(H+10), missing
+ *   values as one more category, scanned from both ends up to the middle; rare categories go right;
+ * - a split must leave minSamplesLeaf rows and minHessianToSplit hessian on each side, and gain > 0.
+ */
+export const MIN_HESSIAN_TO_SPLIT = 1e-3;
+const MIN_CAT_SUPPORT = 10;
+
+export interface SplitContext {
+  nBins: number;
+  missingBin: number;
+  nBinsNonMissing: Uint32Array;
+  /** Feature had missing values in the training rows. */
+  hasMissing: Uint8Array;
+  isCategorical: Uint8Array;
+  l2Regularization: number;
+  minSamplesLeaf: number;
+}
+
+export interface SplitInfo {
+  gain: number;
+  feature: number;
+  /** Numeric: rows with bin <= binIdx go left. */
+  binIdx: number;
+  missingLeft: boolean;
+  /** Categorical: bitset (8 x 32 bits) of the bins that go left, the missing bin included when missing goes left. */
+  leftBins: Uint32Array | null;
+  sumGradLeft: number;
+  sumHessLeft: number;
+  countLeft: number;
+  sumGradRight: number;
+  sumHessRight: number;
+  countRight: number;
+  valueLeft: number;
+  valueRight: number;
+}
+
+export function nodeValue(sumGrad: number, sumHess: number, l2: number): number {
+  return -sumGrad / (sumHess + l2 + 1e-15);
+}
+
+function splitGain(gl: number, hl: number, gr: number, hr: number, lossCurrent: number, l2: number): number {
+  return lossCurrent - gl * nodeValue(gl, hl, l2) - gr * nodeValue(gr, hr, l2);
+}
+
+/** Best candidate found so far while scanning one node. */
+class Best {
+  gain = -1;
+  feature = -1;
+  binIdx = 0;
+  missingLeft = false;
+  leftBins: Uint32Array | null = null;
+  sumGradLeft = 0;
+  sumHessLeft = 0;
+  countLeft = 0;
+}
+
+/** The best split of a node, or null when no split satisfies the constraints. */
+export function findBestSplit(
+  ctx: SplitContext,
+  hist: Float64Array,
+  count: number,
+  sumGrad: number,
+  sumHess: number,
+  value: number,
+): SplitInfo | null {
+  const best = new Best();
+  const featureBest = new Best();
+  const lossCurrent = sumGrad * value;
+  for (let f = 0; f < ctx.nBinsNonMissing.length; f++) {
+    featureBest.gain = -1;
+    featureBest.feature = f;
+    if (ctx.isCategorical[f]) {
+      scanCategorical(ctx, hist, f, count, sumGrad, sumHess, lossCurrent, featureBest);
+    } else {
+      scanLeftToRight(ctx, hist, f, count, sumGrad, sumHess, lossCurrent, featureBest);
+      if (ctx.hasMissing[f]) scanRightToLeft(ctx, hist, f, count, sumGrad, sumHess, lossCurrent, featureBest);
+    }
+    if (featureBest.gain > best.gain) Object.assign(best, featureBest);
+  }
+  if (best.gain <= 0) return null;
+  const l2 = ctx.l2Regularization;
+  const sumGradRight = sumGrad - best.sumGradLeft;
+  const sumHessRight = sumHess - best.sumHessLeft;
+  return {
+    gain: best.gain,
+    feature: best.feature,
+    binIdx: best.binIdx,
+    missingLeft: best.missingLeft,
+    leftBins: best.leftBins,
+    sumGradLeft: best.sumGradLeft,
+    sumHessLeft: best.sumHessLeft,
+    countLeft: best.countLeft,
+    sumGradRight,
+    sumHessRight,
+    countRight: count - best.countLeft,
+    valueLeft: nodeValue(best.sumGradLeft, best.sumHessLeft, l2),
+    valueRight: nodeValue(sumGradRight, sumHessRight, l2),
+  };
+}
+
+function scanLeftToRight(
+  ctx: SplitContext,
+  hist: Float64Array,
+  f: number,
+  count: number,
+  sumGrad: number,
+  sumHess: number,
+  lossCurrent: number,
+  best: Best,
+): void {
+  const base = f * ctx.nBins * 3;
+  // The last non-missing bin never goes left alone, unless missing values exist (they stay on the right).
+  const end = ctx.nBinsNonMissing[f] - 1 + ctx.hasMissing[f];
+  const minLeaf = ctx.minSamplesLeaf;
+  const l2 = ctx.l2Regularization;
+  let gl = 0;
+  let hl = 0;
+  let nl = 0;
+  for (let b = 0; b < end; b++) {
+    const k = base + b * 3;
+    nl += hist[k + 2];
+    const nr = count - nl;
+    hl += hist[k + 1];
+    const hr = sumHess - hl;
+    gl += hist[k];
+    const gr = sumGrad - gl;
+    if (nl < minLeaf) continue;
+    if (nr < minLeaf) break;
+    if (hl < MIN_HESSIAN_TO_SPLIT) continue;
+    if (hr < MIN_HESSIAN_TO_SPLIT) break;
+    const gain = splitGain(gl, hl, gr, hr, lossCurrent, l2);
+    if (gain > best.gain && gain > 0) {
+      best.gain = gain;
+      best.binIdx = b;
+      best.missingLeft = false;
+      best.leftBins = null;
+      best.sumGradLeft = gl;
+      best.sumHessLeft = hl;
+      best.countLeft = nl;
+    }
+  }
+}
+
+function scanRightToLeft(
+  ctx: SplitContext,
+  hist: Float64Array,
+  f: number,
+  count: number,
+  sumGrad: number,
+  sumHess: number,
+  lossCurrent: number,
+  best: Best,
+): void {
+  const base = f * ctx.nBins * 3;
+  const minLeaf = ctx.minSamplesLeaf;
+  const l2 = ctx.l2Regularization;
+  let gr = 0;
+  let hr = 0;
+  let nr = 0;
+  for (let b = ctx.nBinsNonMissing[f] - 2; b >= 0; b--) {
+    const k = base + (b + 1) * 3;
+    nr += hist[k + 2];
+    const nl = count - nr;
+    hr += hist[k + 1];
+    const hl = sumHess - hr;
+    gr += hist[k];
+    const gl = sumGrad - gr;
+    if (nr < minLeaf) continue;
+    if (nl < minLeaf) break;
+    if (hr < MIN_HESSIAN_TO_SPLIT) continue;
+    if (hl < MIN_HESSIAN_TO_SPLIT) break;
+    const gain = splitGain(gl, hl, gr, hr, lossCurrent, l2);
+    if (gain > best.gain && gain > 0) {
+      best.gain = gain;
+      best.binIdx = b;
+      best.missingLeft = true;
+      best.leftBins = null;
+      best.sumGradLeft = gl;
+      best.sumHessLeft = hl;
+      best.countLeft = nl;
+    }
+  }
+}
+
+function scanCategorical(
+  ctx: SplitContext,
+  hist: Float64Array,
+  f: number,
+  count: number,
+  sumGrad: number,
+  sumHess: number,
+  lossCurrent: number,
+  best: Best,
+): void {
+  const base = f * ctx.nBins * 3;
+  const supportFactor = count / sumHess;
+  const bins: number[] = [];
+  const ratios: number[] = [];
+  const consider = (b: number): void => {
+    const hb = hist[base + b * 3 + 1];
+    if (hb * supportFactor >= MIN_CAT_SUPPORT) {
+      bins.push(b);
+      ratios.push(hist[base + b * 3] / (hb + MIN_CAT_SUPPORT));
+    }
+  };
+  for (let b = 0; b < ctx.nBinsNonMissing[f]; b++) consider(b);
+  if (ctx.hasMissing[f]) consider(ctx.missingBin);
+  const used = bins.length;
+  if (used <= 1) return;
+  const order = bins.map((_, i) => i).sort((a, b) => ratios[a] - ratios[b]);
+  const sorted = order.map((i) => bins[i]);
+
+  const minLeaf = ctx.minSamplesLeaf;
+  const l2 = ctx.l2Regularization;
+  let bestEnd = -1;
+  let bestDirection = 0;
+  const before = best.gain;
+  for (const direction of [1, -1]) {
+    const middle = direction === 1 ? (used + 1) >> 1 : ((used + 1) >> 1) - 1;
+    let gl = 0;
+    let hl = 0;
+    let nl = 0;
+    for (let i = 0; i < middle; i++) {
+      const s = direction === 1 ? i : used - 1 - i;
+      const k = base + sorted[s] * 3;
+      nl += hist[k + 2];
+      const nr = count - nl;
+      hl += hist[k + 1];
+      const hr = sumHess - hl;
+      gl += hist[k];
+      const gr = sumGrad - gl;
+      if (nl < minLeaf || hl < MIN_HESSIAN_TO_SPLIT) continue;
+      if (nr < minLeaf || hr < MIN_HESSIAN_TO_SPLIT) break;
+      const gain = splitGain(gl, hl, gr, hr, lossCurrent, l2);
+      if (gain > best.gain && gain > 0) {
+        best.gain = gain;
+        best.sumGradLeft = gl;
+        best.sumHessLeft = hl;
+        best.countLeft = nl;
+        bestEnd = s;
+        bestDirection = direction;
+      }
+    }
+  }
+  if (best.gain === before) return;
+  const left = new Uint32Array(8);
+  const [from, to] = bestDirection === 1 ? [0, bestEnd + 1] : [bestEnd, used];
+  for (let s = from; s < to; s++) left[sorted[s] >>> 5] |= 1 << (sorted[s] & 31);
+  best.leftBins = left;
+  best.binIdx = 0;
+  best.missingLeft = ctx.hasMissing[f] === 1 && (left[ctx.missingBin >>> 5] & (1 << (ctx.missingBin & 31))) !== 0;
+}

@@ -1,0 +1,48 @@
+/**
+ * The held-out rows for early stopping: a stratified random split like scikit-learn's
+ * train_test_split(test_size=validationFraction, stratify=y). Both index lists come back in increasing row order.
+ */
+import type { Rng } from '../random.js';
+
+export interface RowSplit {
+  train: Uint32Array;
+  validation: Uint32Array;
+}
+
+export function stratifiedSplit(y: Float64Array, validationFraction: number, rng: Rng): RowSplit {
+  const n = y.length;
+  const nValidation = validationFraction < 1 ? Math.ceil(validationFraction * n) : validationFraction;
+  if (nValidation >= n - 1 || nValidation < 2) {
+    throw new RangeError(`HistGradientBoostingClassifier: validationFraction ${validationFraction} leaves ${nValidation} of ${n} rows for validation`);
+  }
+  const byClass: number[][] = [[], []];
+  for (let i = 0; i < n; i++) byClass[y[i]].push(i);
+  // Allocate validation rows to classes in proportion, remainders to the largest fractional parts.
+  const exact = byClass.map((rows) => (rows.length * nValidation) / n);
+  const take = exact.map(Math.floor);
+  let missing = nValidation - take[0] - take[1];
+  const byFraction = [0, 1].sort((a, b) => exact[b] - take[b] - (exact[a] - take[a]));
+  for (const c of byFraction) {
+    if (missing > 0 && take[c] < byClass[c].length) {
+      take[c]++;
+      missing--;
+    }
+  }
+  const isValidation = new Uint8Array(n);
+  byClass.forEach((rows, c) => {
+    for (let i = 0; i < take[c]; i++) {
+      const j = i + rng.int(rows.length - i);
+      const t = rows[i];
+      rows[i] = rows[j];
+      rows[j] = t;
+      isValidation[rows[i]] = 1;
+    }
+  });
+  const validation = new Uint32Array(nValidation);
+  const train = new Uint32Array(n - nValidation);
+  for (let i = 0, v = 0, t = 0; i < n; i++) {
+    if (isValidation[i]) validation[v++] = i;
+    else train[t++] = i;
+  }
+  return { train, validation };
+}

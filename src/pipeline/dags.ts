@@ -1,0 +1,152 @@
+/**
+ * The workflows of mldeploy, as in the original stack's Airflow DAGs: load_raw_data, preprocess_data, train_model,
+ * and `training`, which chains the three by dependency (the original only staggered their start times).
+ */
+import type { AppContext } from '../context.js';
+import { latestSnapshot, loadRawData, preprocessData, type DatasetSnapshot, type RawLoadResult } from '../data/index.js';
+import { datasetNameFromFile } from '../db/identifiers.js';
+import { defineDag, type Dag, type TaskContext, type TaskDef } from './dag.js';
+import { trainModel, type EstimatorName, type TrainModelResult } from './tasks/train-model.js';
+
+/** What a DAG run is given: `mldeploy run <dag> --data FILE --target COL ...` or a schedule's stored conf. */
+export interface TrainingConf {
+  data?: string;
+  dataset?: string;
+  target?: string;
+  positiveLabel?: string;
+  seed?: number;
+  force?: boolean;
+  modelName?: string;
+  experiment?: string;
+  estimators?: EstimatorName[];
+  threshold?: 'fixed' | 'f1';
+  snapshotId?: string;
+}
+
+function conf(task: TaskContext): TrainingConf {
+  return task.conf as TrainingConf;
+}
+
+function required<K extends keyof TrainingConf>(c: TrainingConf, key: K, flag: string): NonNullable<TrainingConf[K]> {
+  const value = c[key];
+  if (value === undefined || value === null || value === '') throw new Error(`${String(key)} is required (${flag})`);
+  return value as NonNullable<TrainingConf[K]>;
+}
+
+function datasetOf(c: TrainingConf): string {
+  if (c.dataset) return c.dataset;
+  return datasetNameFromFile(required(c, 'data', '--data FILE'));
+}
+
+/** Summaries kept small: task outputs are stored as JSON and read by downstream tasks. */
+type LoadOutput = Omit<RawLoadResult, 'columns'> & { columns: number };
+type PreprocessOutput = Pick<DatasetSnapshot, 'id' | 'dataset' | 'table' | 'counts' | 'target' | 'positiveLabel'>;
+
+function loadTask(app: AppContext): TaskDef {
+  return {
+    id: 'load_raw_data',
+    retries: 2,
+    run: async (task): Promise<LoadOutput> => {
+      const c = conf(task);
+      const file = required(c, 'data', '--data FILE');
+      task.log.info(`loading ${file}`);
+      const bar = app.progress?.(`load ${file}`);
+      let result: RawLoadResult;
+      try {
+        result = await loadRawData(app.store, {
+          file,
+          dataset: datasetOf(c),
+          force: c.force,
+          onProgress: bar && ((p) => bar.update(p.bytesRead, p.totalBytes, p.rows)),
+        });
+      } finally {
+        bar?.stop();
+      }
+      task.log.info(
+        result.skipped
+          ? `same bytes already loaded as ${result.table} (${result.rows} rows): nothing to do`
+          : `loaded ${result.rows} rows into ${result.table} (${result.rejects} rejected)`,
+      );
+      return { ...result, columns: result.columns.length };
+    },
+  };
+}
+
+function preprocessTask(app: AppContext, upstream: string[]): TaskDef {
+  return {
+    id: 'preprocess_data',
+    upstream,
+    retries: 2,
+    run: async (task): Promise<PreprocessOutput> => {
+      const c = conf(task);
+      const dataset = upstream.length ? task.input<LoadOutput>('load_raw_data').dataset : datasetOf(c);
+      const snapshot = await preprocessData(app.store, {
+        dataset,
+        target: required(c, 'target', '--target COLUMN'),
+        positiveLabel: c.positiveLabel,
+        seed: c.seed,
+      });
+      const { counts } = snapshot;
+      task.log.info(
+        `snapshot ${snapshot.id}: ${counts.train}/${counts.val}/${counts.test} train/val/test rows in ${snapshot.table}`,
+      );
+      const { id, table, target, positiveLabel } = snapshot;
+      return { id, dataset: snapshot.dataset, table, counts, target, positiveLabel };
+    },
+  };
+}
+
+function trainTask(app: AppContext, upstream: string[]): TaskDef {
+  return {
+    id: 'train_model',
+    upstream,
+    // A failed fit is usually deterministic; one retry covers a transient store error.
+    retries: 1,
+    run: async (task): Promise<TrainModelResult> => {
+      const c = conf(task);
+      let snapshotId = c.snapshotId;
+      if (upstream.length) snapshotId = task.input<PreprocessOutput>('preprocess_data').id;
+      if (!snapshotId) {
+        const latest = await latestSnapshot(app.store, datasetOf(c));
+        if (!latest) throw new Error(`dataset ${datasetOf(c)} has no snapshot yet: run preprocess_data first`);
+        snapshotId = latest.id;
+      }
+      return trainModel(
+        app,
+        {
+          snapshotId,
+          modelName: c.modelName ?? app.config.modelName,
+          experiment: c.experiment,
+          estimators: c.estimators,
+          threshold: c.threshold,
+          seed: c.seed,
+          dagRunId: task.dagRunId,
+        },
+        task.log,
+      );
+    },
+  };
+}
+
+export function buildDags(app: AppContext): Dag[] {
+  return [
+    defineDag({ id: 'load_raw_data', description: 'CSV file -> raw table', tasks: [loadTask(app)] }),
+    defineDag({
+      id: 'preprocess_data',
+      description: 'raw table -> cleaned, stratified 70/10/20 split (dataset snapshot)',
+      tasks: [preprocessTask(app, [])],
+    }),
+    defineDag({
+      id: 'train_model',
+      description: 'fit, evaluate, track, register, and promote through the gate',
+      tasks: [trainTask(app, [])],
+    }),
+    defineDag({
+      id: 'training',
+      description: 'load_raw_data -> preprocess_data -> train_model',
+      tasks: [loadTask(app), preprocessTask(app, ['load_raw_data']), trainTask(app, ['preprocess_data'])],
+    }),
+  ];
+}
+
+export const DAG_IDS = ['load_raw_data', 'preprocess_data', 'train_model', 'training'] as const;

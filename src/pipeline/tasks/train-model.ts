@@ -1,0 +1,197 @@
+/**
+ * train_model: fit the candidate models on a dataset snapshot's train split, evaluate on val and test, track every
+ * candidate as a child run, register the best on validation, and promote it only through the promotion gate.
+ */
+import type { AppContext } from '../../context.js';
+import { getSnapshot, readSplit, type DatasetSnapshot } from '../../data/index.js';
+import { HistGradientBoostingClassifier } from '../../ml/hgb/index.js';
+import { LogisticRegression } from '../../ml/logistic.js';
+import { bestF1Threshold, evaluateBinary, rocCurve } from '../../ml/metrics.js';
+import { fitTabularModel, type TabularModel } from '../../ml/tabular-model.js';
+import type { BinaryClassifier } from '../../ml/types.js';
+import { evaluateForPromotion, type PromotionOutcome } from '../promotion.js';
+
+export type EstimatorName = 'hist_gradient_boosting' | 'logistic_regression';
+
+export interface TrainModelOptions {
+  snapshotId: string;
+  modelName: string;
+  experiment?: string;
+  /** Candidates to fit; the best on validation ROC AUC is registered. */
+  estimators?: EstimatorName[];
+  /** 'fixed' keeps 0.5; 'f1' picks the threshold maximising F1 on validation. */
+  threshold?: 'fixed' | 'f1';
+  dagRunId?: string;
+  seed?: number;
+}
+
+type Metrics = ReturnType<typeof evaluateBinary>;
+
+export interface TrainModelResult {
+  run_id: string;
+  model: { name: string; version: number };
+  estimator: EstimatorName;
+  promoted: boolean;
+  reason: string;
+  metrics: { val: Metrics; test: Metrics };
+}
+
+interface Candidate {
+  estimator: EstimatorName;
+  runId: string;
+  model: TabularModel;
+  val: Metrics;
+  test: Metrics;
+  artifactKey: string;
+}
+
+interface Log {
+  info(message: string, data?: Record<string, unknown>): void;
+}
+
+function makeEstimator(name: EstimatorName, seed: number): { estimator: BinaryClassifier; encoding: 'linear' | 'tree' } {
+  if (name === 'logistic_regression') return { estimator: new LogisticRegression({ C: 1 }), encoding: 'linear' };
+  return { estimator: new HistGradientBoostingClassifier({ randomState: seed }), encoding: 'tree' };
+}
+
+function flatMetrics(prefix: string, m: Metrics): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(m)) {
+    if (typeof value === 'number' && Number.isFinite(value)) out[`${prefix}_${key}`] = value;
+  }
+  return out;
+}
+
+export async function trainModel(ctx: AppContext, options: TrainModelOptions, log: Log): Promise<TrainModelResult> {
+  const snapshot: DatasetSnapshot = await getSnapshot(ctx.store, options.snapshotId);
+  const seed = options.seed ?? snapshot.seed;
+  const estimators = options.estimators ?? ['hist_gradient_boosting', 'logistic_regression'];
+  const [train, val, test] = await Promise.all(
+    (['train', 'val', 'test'] as const).map((split) => readSplit(ctx.store, snapshot.id, split)),
+  );
+  log.info(`training on snapshot ${snapshot.id}: ${train.nRows} train, ${val.nRows} val, ${test.nRows} test rows`);
+
+  const experiment = options.experiment ?? options.modelName;
+  const parent = await ctx.tracking.startRun({
+    experiment,
+    name: `train_model ${snapshot.dataset}`,
+    datasetSnapshotId: snapshot.id,
+    dagRunId: options.dagRunId,
+    tags: { dataset: snapshot.dataset, target: snapshot.target },
+  });
+  try {
+    await ctx.tracking.logParams(parent.id, {
+      dataset: snapshot.dataset,
+      dataset_snapshot_id: snapshot.id,
+      target: snapshot.target,
+      positive_label: snapshot.positiveLabel,
+      seed,
+      candidates: estimators.join(','),
+      threshold_rule: options.threshold ?? 'fixed',
+      train_rows: train.nRows,
+      val_rows: val.nRows,
+      test_rows: test.nRows,
+    });
+
+    const signature = {
+      features: snapshot.features,
+      rowIdColumns: snapshot.rowIdColumns,
+      target: { name: snapshot.target, positiveLabel: snapshot.positiveLabel },
+    };
+    const candidates: Candidate[] = [];
+    for (const name of estimators) {
+      const child = await ctx.tracking.startRun({
+        experiment,
+        name,
+        parentRunId: parent.id,
+        datasetSnapshotId: snapshot.id,
+        dagRunId: options.dagRunId,
+        tags: { estimator: name },
+      });
+      try {
+        const { estimator, encoding } = makeEstimator(name, seed);
+        const started = performance.now();
+        const model = fitTabularModel({ data: train.columns, y: train.y, signature, estimator, encoding });
+        const fitSeconds = (performance.now() - started) / 1000;
+        const valProba = model.predictProbaColumns(val.columns);
+        if (options.threshold === 'f1') model.threshold = bestF1Threshold(val.y, valProba);
+        const testProba = model.predictProbaColumns(test.columns);
+        const valMetrics = evaluateBinary(val.y, valProba, model.threshold);
+        const testMetrics = evaluateBinary(test.y, testProba, model.threshold);
+        log.info(
+          `${name}: val ROC AUC ${valMetrics.roc_auc.toFixed(4)}, test ROC AUC ${testMetrics.roc_auc.toFixed(4)} ` +
+            `(fit ${fitSeconds.toFixed(2)} s)`,
+        );
+        await ctx.tracking.logParams(child.id, { estimator: name, encoding, threshold: model.threshold, ...estimatorParams(estimator) });
+        await ctx.tracking.logMetrics(child.id, {
+          ...flatMetrics('val', valMetrics),
+          ...flatMetrics('test', testMetrics),
+          fit_seconds: fitSeconds,
+        });
+        const modelFile = JSON.stringify(model.toJSON());
+        await ctx.tracking.logArtifact(child.id, 'model.json', modelFile);
+        await ctx.tracking.logArtifact(child.id, 'metrics.json', JSON.stringify({ val: valMetrics, test: testMetrics }, null, 2));
+        await ctx.tracking.logArtifact(child.id, 'roc.json', JSON.stringify(rocCurve(test.y, testProba, 200)));
+        await ctx.tracking.endRun(child.id, 'FINISHED');
+        candidates.push({
+          estimator: name,
+          runId: child.id,
+          model,
+          val: valMetrics,
+          test: testMetrics,
+          artifactKey: ctx.tracking.runArtifactKey(child.id, 'model.json'),
+        });
+      } catch (error) {
+        await ctx.tracking.endRun(child.id, 'FAILED');
+        throw error;
+      }
+    }
+
+    const best = candidates.reduce((a, b) => (b.val.roc_auc > a.val.roc_auc ? b : a));
+    log.info(`best on validation: ${best.estimator} (val ROC AUC ${best.val.roc_auc.toFixed(4)})`);
+    const version = await ctx.registry.registerVersion({
+      name: options.modelName,
+      runId: best.runId,
+      artifactKey: best.artifactKey,
+      datasetSnapshotId: snapshot.id,
+      metrics: { estimator: best.estimator, val: best.val, test: best.test },
+    });
+    const outcome: PromotionOutcome = await evaluateForPromotion(ctx, {
+      name: options.modelName,
+      candidateVersion: version.version,
+      candidate: best.model,
+      test,
+    });
+    log.info(outcome.reason);
+
+    await ctx.tracking.logMetrics(parent.id, { ...flatMetrics('val', best.val), ...flatMetrics('test', best.test) });
+    await ctx.tracking.setTags(parent.id, {
+      best_estimator: best.estimator,
+      registered_model: `${options.modelName}@${version.version}`,
+      promoted: String(outcome.promoted),
+      promotion_reason: outcome.reason,
+    });
+    await ctx.tracking.endRun(parent.id, 'FINISHED');
+    return {
+      run_id: parent.id,
+      model: { name: options.modelName, version: version.version },
+      estimator: best.estimator,
+      promoted: outcome.promoted,
+      reason: outcome.reason,
+      metrics: { val: best.val, test: best.test },
+    };
+  } catch (error) {
+    await ctx.tracking.endRun(parent.id, 'FAILED');
+    throw error;
+  }
+}
+
+function estimatorParams(estimator: BinaryClassifier): Record<string, string | number | boolean> {
+  const params = (estimator as { params?: Record<string, unknown> }).params ?? {};
+  const out: Record<string, string | number | boolean> = {};
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined) continue;
+    out[key] = typeof value === 'object' ? JSON.stringify(value) : (value as string | number | boolean);
+  }
+  return out;
+}

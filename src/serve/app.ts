@@ -1,0 +1,203 @@
+/**
+ * The prediction API (Fastify 5): predict, feedback, models, health, metrics, OpenAPI docs, API-key auth. Other
+ * parts of mldeploy add routes as Fastify plugins (`plugins` option, or `app.register` before `ready`); the auth
+ * hook is installed first on the root instance, so their routes need a key too.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { fastify, LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { Store } from '../db/index.js';
+import { createLogger, type Logger } from '../logger.js';
+import { ApiKeys, isPublicRoute, presentedKey } from './auth.js';
+import { ServeError, validationError, type FieldError } from './errors.js';
+import { registerDocs, registerDocsUi } from './openapi.js';
+import { PredictionLog, type PredictionLogOptions } from './prediction-log.js';
+import { registerFeedbackRoute } from './routes/feedback.js';
+import { registerPredictRoutes } from './routes/predict.js';
+import { registerStatusRoutes } from './routes/status.js';
+import { createServeMetrics, type ServeMetrics } from './serve-metrics.js';
+import { ServedModels } from './served-models.js';
+import type { UnknownFieldPolicy } from './row-contract.js';
+import type { ModelSource } from './types.js';
+
+/** A plugin mounted on the app, e.g. the dashboard under /ui and /api. */
+export interface AppPlugin {
+  plugin: FastifyPluginAsync<any>;
+  options?: Record<string, unknown> & { prefix?: string };
+}
+
+export interface AppOptions {
+  /** The database predictions are logged to (and the health check probes). The caller owns and closes it. */
+  store: Pick<Store, 'db' | 'dialect'>;
+  /** Where served models come from: RegistryModelSource in production. */
+  modelSource: ModelSource;
+  /** `modelName` is the model POST /predict serves. */
+  config: { modelName: string };
+  logger?: Logger;
+  /** API keys; none (default) leaves the API open. See loadApiKeys for MLDEPLOY_API_KEYS(_FILE). */
+  apiKeys?: readonly string[];
+  /** How often NAME@production is polled for a new version; default 500 ms. */
+  pollIntervalMs?: number;
+  /** Most rows in one predict request (413 above); default 1000. */
+  maxBatchRows?: number;
+  /** Largest request body in bytes (413 above); default 1 MiB. */
+  bodyLimit?: number;
+  /** Fields a model does not know: 422 ('reject', default) or dropped ('ignore'). */
+  unknownFields?: UnknownFieldPolicy;
+  /** Group-commit tuning: commitTimeoutMs (bounded wait before 503), maxBatchRows, maxQueuedRows. */
+  predictionLog?: Omit<PredictionLogOptions, 'logger' | 'onWrite'>;
+  /** One log line per request (Fastify's request logging); default true. */
+  logRequests?: boolean;
+  plugins?: AppPlugin[];
+}
+
+/** What the app shares with plugins, as `app.mldeploy`. */
+export interface ServeContext {
+  store: Pick<Store, 'db' | 'dialect'>;
+  models: ServedModels;
+  predictionLog: PredictionLog;
+  metrics: ServeMetrics;
+  maxBatchRows: number;
+  authEnabled: boolean;
+  /** Every route registered on the app (plugins' included), e.g. for an index page or an audit. */
+  routes: Array<{ method: string; url: string }>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    mldeploy: ServeContext;
+  }
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** A caller's x-request-id when it is sane (it is stored with predictions), else a fresh UUID. */
+function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const logger = options.logger ?? createLogger();
+  const maxBatchRows = options.maxBatchRows ?? 1000;
+  const bodyLimit = options.bodyLimit ?? 1024 * 1024;
+  const apiKeys = new ApiKeys(options.apiKeys ?? []);
+  const metrics = createServeMetrics();
+
+  const app = fastify({
+    loggerInstance: logger,
+    logController: new LogController({ disableRequestLogging: options.logRequests === false }),
+    genReqId: requestId,
+    bodyLimit,
+    routerOptions: { ignoreTrailingSlash: true },
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+
+  const predictionLog = new PredictionLog(options.store.db, {
+    ...options.predictionLog,
+    logger,
+    onWrite: ({ rows, seconds, ok }) => {
+      metrics.logWrites.inc({ outcome: ok ? 'ok' : 'error' });
+      if (ok) metrics.logWrittenRows.inc(undefined, rows);
+      metrics.logWriteDuration.observe(undefined, seconds);
+    },
+  });
+  const models = new ServedModels({
+    source: options.modelSource,
+    defaultModel: options.config.modelName,
+    pollIntervalMs: options.pollIntervalMs,
+    contract: { unknownFields: options.unknownFields },
+    logger,
+    onChange: (name, previous, next) => {
+      if (previous) metrics.modelInfo.remove({ model: name, version: previous.version });
+      if (next) metrics.modelInfo.set({ model: name, version: next.version }, 1);
+      metrics.modelSwaps.inc({ model: name });
+    },
+  });
+  metrics.registry.onCollect(() => metrics.logQueuedRows.set(undefined, predictionLog.queuedRows));
+
+  const context: ServeContext = {
+    store: options.store,
+    models,
+    predictionLog,
+    metrics,
+    maxBatchRows,
+    authEnabled: apiKeys.enabled,
+    routes: [],
+  };
+  app.decorate('mldeploy', context);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) context.routes.push({ method, url: route.url });
+  });
+
+  // Deny by default: this hook is on the root before any route or plugin, so it guards every route but the allow-list.
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (!apiKeys.enabled || isPublicRoute(request.routeOptions.url)) return;
+    if (!apiKeys.accepts(presentedKey(request.headers))) {
+      reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: 'unauthorized', message: 'A valid API key is required (Authorization: Bearer <key> or x-api-key)' });
+      return reply;
+    }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpRequests.inc({ method: request.method, route, status: reply.statusCode });
+    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown[] }, request, reply) => {
+    if (error instanceof ServeError) {
+      if (error.statusCode === 503) reply.header('retry-after', '1');
+      return reply.code(error.statusCode).send(error.toBody());
+    }
+    if (error.validation) return reply.code(422).send(validationError(fieldErrorsOf(error.validation)).toBody());
+    const status = error.statusCode ?? 500;
+    if (status === 413) {
+      return reply
+        .code(413)
+        .send({ error: 'payload_too_large', message: `The request body is larger than the limit of ${bodyLimit} bytes` });
+    }
+    if (status >= 400 && status < 500) {
+      return reply.code(status).send({ error: status === 415 ? 'unsupported_media_type' : 'bad_request', message: error.message });
+    }
+    request.log.error({ err: error }, 'request failed');
+    return reply.code(500).send({ error: 'internal', message: 'Internal server error' });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: 'not_found', message: `No route ${request.method} ${request.url.split('?')[0]}` });
+  });
+
+  await registerDocs(app, { authEnabled: apiKeys.enabled });
+  registerPredictRoutes(app, context);
+  registerFeedbackRoute(app, context);
+  registerStatusRoutes(app, context);
+  await registerDocsUi(app, models);
+  for (const { plugin, options: pluginOptions } of options.plugins ?? []) await app.register(plugin, pluginOptions ?? {});
+
+  app.addHook('onReady', async () => {
+    await models.refresh();
+    models.start();
+  });
+  // Runs after the server stopped taking requests and in-flight ones finished: drain what is still queued.
+  app.addHook('onClose', async () => {
+    await models.stop();
+    await predictionLog.close();
+  });
+  if (!apiKeys.enabled) logger.debug('no API keys configured: the API is open');
+  return app;
+}
+
+/** Fastify's schema errors (ajv) as field errors. */
+function fieldErrorsOf(validation: unknown[]): FieldError[] {
+  return validation.map((raw) => {
+    const error = raw as { keyword?: string; instancePath?: string; params?: Record<string, unknown>; message?: string };
+    if (error.keyword === 'required') return { field: String(error.params?.missingProperty), message: 'is required' };
+    if (error.keyword === 'additionalProperties') {
+      return { field: String(error.params?.additionalProperty), message: 'is not an accepted field' };
+    }
+    return { field: (error.instancePath ?? '').replace(/^\//, ''), message: error.message ?? 'is invalid' };
+  });
+}

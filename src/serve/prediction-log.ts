@@ -1,0 +1,198 @@
+/**
+ * The prediction log with group commit: rows from concurrent requests are written together in one multi-row INSERT,
+ * and each request waits for the commit that carries its rows before it answers. While one write is in flight the
+ * next rows queue up, so the batch size follows the load: one row per write when idle, hundreds under load, with no
+ * timer adding latency.
+ *
+ * Failure: a request whose rows are not committed within `commitTimeoutMs` (or that finds the queue full, or whose
+ * write fails) gets PredictionLogUnavailable, which the API answers with 503; the log keeps trying with the rows that
+ * arrive next, so it recovers by itself when the database comes back. A 503 never carries a prediction; a row whose
+ * write was already sent when its request gave up may still be committed (it is then stored but was not answered).
+ */
+import type { Insertable, Kysely } from 'kysely';
+import type { Database, PredictionsTable } from '../db/schema.js';
+import type { Logger } from '../logger.js';
+
+export type PredictionRecord = Omit<Insertable<PredictionsTable>, 'label' | 'label_at'>;
+
+export class PredictionLogUnavailable extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PredictionLogUnavailable';
+  }
+}
+
+export interface PredictionLogOptions {
+  /** Most rows in one write (a request's rows are never split across writes, so a bigger request goes alone). */
+  maxBatchRows?: number;
+  /** Most rows waiting; past it new requests fail at once (back-pressure instead of unbounded memory). */
+  maxQueuedRows?: number;
+  /** How long a request waits for its commit before it fails with 503. */
+  commitTimeoutMs?: number;
+  logger?: Logger;
+  /** Called after each write, for metrics. */
+  onWrite?: (event: { rows: number; seconds: number; ok: boolean }) => void;
+}
+
+interface Pending {
+  records: PredictionRecord[];
+  resolve: () => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+  settled: boolean;
+}
+
+/** Rows per INSERT statement: 10 bound values a row stays far below every backend's parameter limit. */
+const ROWS_PER_STATEMENT = 500;
+
+export class PredictionLog {
+  private readonly maxBatchRows: number;
+  private readonly maxQueuedRows: number;
+  private readonly commitTimeoutMs: number;
+  private queue: Pending[] = [];
+  private queued = 0;
+  private writing: Promise<void> | undefined;
+  private closed = false;
+  private lastError: { message: string; at: string } | undefined;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly options: PredictionLogOptions = {},
+  ) {
+    this.maxBatchRows = options.maxBatchRows ?? 1000;
+    this.maxQueuedRows = options.maxQueuedRows ?? 50_000;
+    this.commitTimeoutMs = options.commitTimeoutMs ?? 2000;
+  }
+
+  /** Rows accepted and not yet committed (nor failed). */
+  get queuedRows(): number {
+    return this.queued;
+  }
+
+  /** The last write failure, cleared by the next successful write. */
+  get health(): { ok: boolean; lastError?: { message: string; at: string } } {
+    return this.lastError ? { ok: false, lastError: this.lastError } : { ok: true };
+  }
+
+  /** Resolves once every record is committed; rejects with PredictionLogUnavailable otherwise. */
+  append(records: PredictionRecord[]): Promise<void> {
+    if (this.closed) return Promise.reject(new PredictionLogUnavailable('The prediction log is shutting down'));
+    if (this.queued + records.length > this.maxQueuedRows && this.queued > 0) {
+      return Promise.reject(
+        new PredictionLogUnavailable(`The prediction log is saturated (${this.queued} rows waiting for the database)`),
+      );
+    }
+    return new Promise<void>((resolve, reject) => {
+      const pending: Pending = { records, resolve, reject, settled: false, timer: undefined as unknown as NodeJS.Timeout };
+      pending.timer = setTimeout(() => this.expire(pending), this.commitTimeoutMs);
+      this.queue.push(pending);
+      this.queued += records.length;
+      this.kick();
+    });
+  }
+
+  /** Stops accepting rows and waits until every accepted row is written (or has failed). */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.writing) await this.writing;
+  }
+
+  private kick(): void {
+    if (this.writing || this.queue.length === 0) return;
+    this.writing = this.writeLoop().finally(() => {
+      this.writing = undefined;
+      this.kick();
+    });
+  }
+
+  private async writeLoop(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.takeBatch();
+      const records = batch.flatMap((p) => p.records);
+      const started = process.hrtime.bigint();
+      let error: unknown;
+      try {
+        await withDeadline(this.insert(records), this.commitTimeoutMs);
+      } catch (e) {
+        error = e;
+      }
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.options.onWrite?.({ rows: records.length, seconds, ok: !error });
+      if (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        if (this.lastError?.message !== message) this.options.logger?.error({ err: error }, 'prediction log write failed');
+        this.lastError = { message, at: new Date().toISOString() };
+        const failure = new PredictionLogUnavailable(`The prediction could not be stored: ${message}`, { cause: error });
+        for (const p of batch) settle(p, failure);
+      } else {
+        if (this.lastError) this.options.logger?.info('prediction log writes recovered');
+        this.lastError = undefined;
+        for (const p of batch) settle(p);
+      }
+    }
+  }
+
+  /** Whole requests, oldest first, up to maxBatchRows rows (at least one request). */
+  private takeBatch(): Pending[] {
+    let rows = 0;
+    let count = 0;
+    while (count < this.queue.length) {
+      const next = this.queue[count].records.length;
+      if (count > 0 && rows + next > this.maxBatchRows) break;
+      rows += next;
+      count++;
+    }
+    this.queued -= rows;
+    return this.queue.splice(0, count);
+  }
+
+  private async insert(records: PredictionRecord[]): Promise<void> {
+    if (records.length <= ROWS_PER_STATEMENT) {
+      await this.db.insertInto('predictions').values(records).execute();
+      return;
+    }
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < records.length; i += ROWS_PER_STATEMENT) {
+        await trx.insertInto('predictions').values(records.slice(i, i + ROWS_PER_STATEMENT)).execute();
+      }
+    });
+  }
+
+  /** A request gave up waiting: drop its rows if they were not sent yet, and fail it. */
+  private expire(pending: Pending): void {
+    if (pending.settled) return;
+    const index = this.queue.indexOf(pending);
+    if (index >= 0) {
+      this.queue.splice(index, 1);
+      this.queued -= pending.records.length;
+    }
+    settle(
+      pending,
+      new PredictionLogUnavailable(
+        `The database did not commit the prediction within ${this.commitTimeoutMs} ms` +
+          (this.lastError ? ` (last error: ${this.lastError.message})` : ''),
+      ),
+    );
+  }
+}
+
+/**
+ * A write that hangs (a database that stopped answering) is abandoned after the deadline so the rows behind it can
+ * be tried on another connection; the abandoned write may still finish later.
+ */
+function withDeadline(write: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the write took more than ${ms} ms`)), ms);
+  });
+  write.catch(() => {}); // an abandoned write's late failure is not an unhandled rejection
+  return Promise.race([write, deadline]).finally(() => clearTimeout(timer));
+}
+
+function settle(pending: Pending, error?: Error): void {
+  if (pending.settled) return;
+  pending.settled = true;
+  clearTimeout(pending.timer);
+  if (error) pending.reject(error);
+  else pending.resolve();
+}

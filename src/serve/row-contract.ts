@@ -1,0 +1,211 @@
+/**
+ * The request contract of one model version: a JSON Schema generated from the model's signature (published in the
+ * OpenAPI document) and the validator compiled from that same schema, so the docs and the checks cannot disagree.
+ * Field names are the signature's snake_case names; other spellings ("Age", "Annual Income") are mapped onto them
+ * before validation.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { toSnakeCase } from '../db/identifiers.js';
+import type { FeatureSpec } from '../ml/types.js';
+import { ServeError, validationError, type FieldError } from './errors.js';
+import type { ServingSignature } from './types.js';
+
+/** What to do with a field the model does not know: answer 422 (default) or drop it. */
+export type UnknownFieldPolicy = 'reject' | 'ignore';
+
+export interface RowContractOptions {
+  unknownFields?: UnknownFieldPolicy;
+}
+
+/** A validated request row: the model's features in signature order, and the caller's row id when sent. */
+export interface ParsedRow {
+  features: Record<string, unknown>;
+  rowId: string | null;
+}
+
+export type JsonSchema = Record<string, unknown>;
+
+/** At most this many field errors are listed in one 422 answer (a 1,000-row batch of junk stays small). */
+const MAX_REPORTED_ERRORS = 100;
+
+/** The API's validator: draft-07 with union types, no coercion ("35" is not a number), every error reported. */
+export const strictAjv = new Ajv({ allErrors: true, allowUnionTypes: true, coerceTypes: false, useDefaults: false });
+
+export class RowContract {
+  /** JSON Schema of one request row, as published in the OpenAPI document. */
+  readonly rowSchema: JsonSchema;
+  private readonly validateRow: ValidateFunction;
+  private readonly canonical: Set<string>;
+  private readonly aliases = new Map<string, string>();
+  private readonly byName = new Map<string, FeatureSpec>();
+  private readonly unknownFields: UnknownFieldPolicy;
+
+  constructor(
+    private readonly signature: ServingSignature,
+    options: RowContractOptions = {},
+  ) {
+    this.unknownFields = options.unknownFields ?? 'reject';
+    for (const feature of signature.features) this.byName.set(feature.name, feature);
+    this.canonical = new Set([...signature.features.map((f) => f.name), ...signature.rowIdColumns]);
+    for (const name of this.canonical) {
+      this.aliases.set(name.toLowerCase(), name);
+      this.aliases.set(toSnakeCase(name), name);
+    }
+    this.rowSchema = rowSchemaOf(signature);
+    this.validateRow = strictAjv.compile(this.rowSchema);
+  }
+
+  /**
+   * Validates a request body (one row object or an array of them) and returns its rows, or throws a ServeError:
+   * 422 naming every bad field (with its row index in a batch), 413 when a batch has more than `maxRows` rows.
+   */
+  parse(body: unknown, maxRows: number): ParsedRow[] {
+    const batch = Array.isArray(body);
+    const rows: unknown[] = batch ? (body as unknown[]) : [body];
+    if (batch && rows.length === 0) throw validationError([{ field: '', message: 'the batch is empty' }]);
+    if (rows.length > maxRows) {
+      throw new ServeError(413, 'too_many_rows', `A batch may hold at most ${maxRows} rows; this one has ${rows.length}`);
+    }
+    const errors: FieldError[] = [];
+    const parsed: ParsedRow[] = [];
+    for (let i = 0; i < rows.length && errors.length < MAX_REPORTED_ERRORS; i++) {
+      const rowErrors: FieldError[] = [];
+      const row = this.parseRow(rows[i], rowErrors);
+      for (const error of rowErrors) errors.push(batch ? { ...error, row: i } : error);
+      if (row) parsed.push(row);
+    }
+    if (errors.length > 0) throw validationError(errors.slice(0, MAX_REPORTED_ERRORS));
+    return parsed;
+  }
+
+  private parseRow(value: unknown, errors: FieldError[]): ParsedRow | undefined {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      errors.push({ field: '', message: 'a row must be a JSON object of field: value' });
+      return undefined;
+    }
+    const row = this.canonicalNames(value as Record<string, unknown>, errors);
+    if (!this.validateRow(row)) errors.push(...this.describe(this.validateRow.errors ?? []));
+    if (errors.length > 0) return undefined;
+    const features: Record<string, unknown> = {};
+    for (const feature of this.signature.features) features[feature.name] = row[feature.name];
+    return { features, rowId: this.rowIdOf(row) };
+  }
+
+  /** The row with every field under its canonical name; unknown fields kept (to be reported) or dropped. */
+  private canonicalNames(row: Record<string, unknown>, errors: FieldError[]): Record<string, unknown> {
+    let exact = true;
+    for (const key in row) {
+      if (!this.canonical.has(key)) {
+        exact = false;
+        break;
+      }
+    }
+    if (exact) return row;
+    const out: Record<string, unknown> = Object.create(null);
+    const givenAs = new Map<string, string>();
+    for (const [key, value] of Object.entries(row)) {
+      const name = this.canonical.has(key) ? key : (this.aliases.get(key.toLowerCase()) ?? this.aliases.get(toSnakeCase(key)));
+      if (name === undefined) {
+        if (this.unknownFields === 'reject') out[key] = value;
+        continue;
+      }
+      const previous = givenAs.get(name);
+      if (previous !== undefined) {
+        errors.push({ field: key, message: `field ${name} is given twice (as "${previous}" and "${key}")` });
+        continue;
+      }
+      givenAs.set(name, key);
+      out[name] = value;
+    }
+    return out;
+  }
+
+  private rowIdOf(row: Record<string, unknown>): string | null {
+    for (const column of this.signature.rowIdColumns) {
+      const value = row[column];
+      if (value !== undefined && value !== null) return String(value);
+    }
+    return null;
+  }
+
+  /** One message per field, in terms of the field's type rather than JSON Schema keywords. */
+  private describe(errors: ErrorObject[]): FieldError[] {
+    const byField = new Map<string, string>();
+    for (const error of errors) {
+      if (error.keyword === 'required') {
+        byField.set(String(error.params.missingProperty), 'is required');
+      } else if (error.keyword === 'additionalProperties') {
+        byField.set(String(error.params.additionalProperty), 'is not an input of this model (see GET /models for its fields)');
+      } else {
+        const field = decodePointer(error.instancePath);
+        if (byField.has(field)) continue;
+        const feature = this.byName.get(field);
+        byField.set(field, feature ? `must be ${expectedValue(feature)}` : (error.message ?? 'is invalid'));
+      }
+    }
+    return [...byField].map(([field, message]) => ({ field, message }));
+  }
+}
+
+function decodePointer(pointer: string): string {
+  return pointer.slice(1).replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+function expectedValue(feature: FeatureSpec): string {
+  const base =
+    feature.type === 'boolean'
+      ? 'true, false, 0 or 1'
+      : feature.type === 'categorical'
+        ? 'a string (or a number for a coded category)'
+        : feature.type === 'integer'
+          ? 'a number (an integer)'
+          : 'a number';
+  return feature.nullable ? `${base} or null` : base;
+}
+
+function featureSchema(feature: FeatureSpec): JsonSchema {
+  const nullable = feature.nullable;
+  switch (feature.type) {
+    case 'integer':
+    case 'float':
+      return {
+        type: nullable ? ['number', 'null'] : 'number',
+        description: `${feature.type}${nullable ? ', null when missing' : ''}`,
+      };
+    case 'boolean':
+      return {
+        enum: nullable ? [true, false, 0, 1, null] : [true, false, 0, 1],
+        description: `boolean (true/false or 1/0)${nullable ? ', null when missing' : ''}`,
+      };
+    case 'categorical': {
+      const levels = feature.categories ?? [];
+      const shown = levels.slice(0, 20).map((c) => JSON.stringify(c)).join(', ');
+      return {
+        // Numbers are accepted for coded categories (e.g. EDUCATION 1..6) and compared as their text.
+        type: nullable ? ['string', 'number', 'null'] : ['string', 'number'],
+        description:
+          `categorical${levels.length ? `: one of ${shown}${levels.length > 20 ? ', ...' : ''}` : ''}; ` +
+          `a value not seen in training is accepted and scored as an unknown category${nullable ? '; null when missing' : ''}`,
+        ...(levels.length ? { examples: levels.slice(0, 5) } : {}),
+      };
+    }
+  }
+}
+
+/** JSON Schema of one request row: every feature required (null allowed where nullable), row-id columns optional. */
+export function rowSchemaOf(signature: ServingSignature): JsonSchema {
+  const properties: Record<string, JsonSchema> = {};
+  for (const column of signature.rowIdColumns) {
+    properties[column] = {
+      type: ['string', 'integer', 'null'],
+      description: 'row id: not a model input; stored with the prediction as row_id',
+    };
+  }
+  for (const feature of signature.features) properties[feature.name] = featureSchema(feature);
+  return {
+    type: 'object',
+    properties,
+    required: signature.features.map((f) => f.name),
+    additionalProperties: false,
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * The promotion gate: decides whether a newly trained model version replaces production. Pure, so the pipeline,
+ * the CLI and tests all get the same answer from the same numbers.
+ */
+import { InvalidInputError } from './errors.js';
+
+export interface PromotionCandidate {
+  version: number;
+  /** ROC AUC on the test split. */
+  rocAuc: number;
+  /** Lower bound of the 95% confidence interval of the test ROC AUC (e.g. bootstrap). */
+  rocAucCiLower: number;
+  /** Upper bound of that interval; shown in the reason when given. */
+  rocAucCiUpper?: number;
+}
+
+export interface PromotionIncumbent {
+  version: number;
+  /** The production model's ROC AUC on the SAME test split as the candidate. */
+  rocAuc: number;
+}
+
+export interface PromotionDecision {
+  promote: boolean;
+  /** A sentence with the numbers, kept in the registry's audit trail. */
+  reason: string;
+}
+
+/** Chance level of ROC AUC: a model whose interval reaches it has not shown it can rank at all. */
+const CHANCE = 0.5;
+
+/**
+ * Promote only when the candidate's test ROC AUC beats production's strictly (on the same split) and the lower bound
+ * of its 95% CI is above 0.5. Without a production model, the chance test alone decides.
+ */
+export function decidePromotion(input: { candidate: PromotionCandidate; current?: PromotionIncumbent }): PromotionDecision {
+  const { candidate, current } = input;
+  checkScore(candidate.rocAuc, 'candidate.rocAuc');
+  checkScore(candidate.rocAucCiLower, 'candidate.rocAucCiLower');
+  if (candidate.rocAucCiUpper !== undefined) checkScore(candidate.rocAucCiUpper, 'candidate.rocAucCiUpper');
+  if (current) checkScore(current.rocAuc, 'current.rocAuc');
+
+  const ci = `95% CI ${interval(candidate)}`;
+  if (!(candidate.rocAucCiLower > CHANCE)) {
+    return { promote: false, reason: `not promoted: test ROC AUC ${fixed(candidate.rocAuc)} (${ci}) is not better than chance` };
+  }
+  if (!current) {
+    return { promote: true, reason: `promoted: no production model yet; test ROC AUC ${fixed(candidate.rocAuc)} (${ci})` };
+  }
+  const [mine, theirs] = distinct(candidate.rocAuc, current.rocAuc);
+  const production = `production v${current.version}'s ${theirs} on the same test split`;
+  if (!(candidate.rocAuc > current.rocAuc)) {
+    return { promote: false, reason: `not promoted: test ROC AUC ${mine} does not beat ${production}` };
+  }
+  return { promote: true, reason: `promoted: test ROC AUC ${mine} (${ci}) beats ${production}` };
+}
+
+function checkScore(value: number, field: string): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new InvalidInputError(`${field} must be a number between 0 and 1, got ${String(value)}`);
+  }
+}
+
+function fixed(value: number): string {
+  return value.toFixed(3);
+}
+
+/** CI bounds with at most 3 decimals and no trailing zeros: "0.43-0.55", "0.996-0.999". */
+function interval(candidate: PromotionCandidate): string {
+  const short = (value: number) => String(Number(value.toFixed(3)));
+  return candidate.rocAucCiUpper === undefined
+    ? `lower bound ${short(candidate.rocAucCiLower)}`
+    : `${short(candidate.rocAucCiLower)}-${short(candidate.rocAucCiUpper)}`;
+}
+
+/** Formats two scores with 3 decimals, or more when 3 would print different scores as equal. */
+function distinct(a: number, b: number): [string, string] {
+  for (let digits = 3; digits < 10; digits++) {
+    const pair: [string, string] = [a.toFixed(digits), b.toFixed(digits)];
+    if (a === b || pair[0] !== pair[1]) return pair;
+  }
+  return [String(a), String(b)];
+}

@@ -1,0 +1,133 @@
+/**
+ * The group-commit prediction log on every backend: batching of concurrent rows, big requests in one transaction,
+ * back-pressure, draining on close, and failure modes (closed store, refused connection, a database that never
+ * answers) with recovery.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../src/db/index.js';
+import { PredictionLog, PredictionLogUnavailable, type PredictionRecord } from '../src/serve/prediction-log.js';
+import { backends, freshStore, type TestStore } from './helpers/stores.js';
+import { DatabaseProxy } from './serve-fixtures.js';
+
+function record(requestId: string, i: number): PredictionRecord {
+  return {
+    id: randomUUID(),
+    request_id: requestId,
+    created_at: new Date().toISOString(),
+    model_name: 'clients_model',
+    model_version: 1,
+    row_id: String(i),
+    inputs_json: JSON.stringify({ age: i }),
+    probability: i / 1000,
+    prediction: i % 2,
+    threshold: 0.5,
+  };
+}
+
+describe.each(backends)('prediction log on $name', (backend) => {
+  let store: TestStore;
+
+  beforeAll(async () => {
+    if (backend.url) store = await freshStore(backend);
+  });
+  afterAll(async () => {
+    await store?.dispose();
+  });
+
+  const countOf = async (requestId: string) =>
+    Number(
+      (
+        await store.db
+          .selectFrom('predictions')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('request_id', '=', requestId)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+
+  it.skipIf(!backend.url)('writes concurrent rows in as few writes as the batch size allows', async () => {
+    const writes: number[] = [];
+    const log = new PredictionLog(store.db, { maxBatchRows: 50, onWrite: ({ rows, ok }) => ok && writes.push(rows) });
+    const requestId = randomUUID();
+    // 200 requests arrive together: the first write carries the first row, the rest queue behind it in batches of 50.
+    await Promise.all(Array.from({ length: 200 }, (_, i) => log.append([record(requestId, i)])));
+    expect(writes).toEqual([1, 50, 50, 50, 49]);
+    expect(await countOf(requestId)).toBe(200);
+    expect(log.queuedRows).toBe(0);
+    await log.close();
+  });
+
+  it.skipIf(!backend.url)('commits a request larger than one statement all together', async () => {
+    const log = new PredictionLog(store.db);
+    const requestId = randomUUID();
+    await log.append(Array.from({ length: 1200 }, (_, i) => record(requestId, i)));
+    expect(await countOf(requestId)).toBe(1200);
+    await log.close();
+  });
+
+  it.skipIf(!backend.url)('refuses rows beyond the queue limit at once, and drains accepted rows on close', async () => {
+    const log = new PredictionLog(store.db, { maxQueuedRows: 10 });
+    const requestId = randomUUID();
+    const results = Array.from({ length: 20 }, (_, i) => log.append([record(requestId, i)]).then(() => 'ok', (e: Error) => e));
+    const closing = log.close();
+    const late = await log.append([record(requestId, 99)]).catch((e: Error) => e);
+    await closing;
+    const settled = await Promise.all(results);
+    // One row is in flight, ten queue behind it; the other nine are refused without waiting.
+    expect(settled.filter((r) => r === 'ok')).toHaveLength(11);
+    expect(settled.filter((r) => r instanceof PredictionLogUnavailable && /saturated/.test(r.message))).toHaveLength(9);
+    expect(late).toBeInstanceOf(PredictionLogUnavailable);
+    expect(await countOf(requestId)).toBe(11);
+  });
+
+  it.skipIf(!backend.url)('fails with PredictionLogUnavailable when the database is gone, storing nothing', async () => {
+    const own = openStore(store.url);
+    const log = new PredictionLog(own.db);
+    await own.close();
+    const requestId = randomUUID();
+    await expect(log.append([record(requestId, 1)])).rejects.toBeInstanceOf(PredictionLogUnavailable);
+    expect(log.health.ok).toBe(false);
+    expect(await countOf(requestId)).toBe(0);
+  });
+
+  it.skipIf(!backend.url || backend.name === 'sqlite')(
+    'fails fast while the database refuses connections and recovers by itself when it is back',
+    async () => {
+      const proxy = await DatabaseProxy.create(store.url);
+      const own = openStore(proxy.urlFor(store.url));
+      const log = new PredictionLog(own.db, { commitTimeoutMs: 5000 });
+      const requestId = randomUUID();
+      try {
+        const started = Date.now();
+        await expect(log.append([record(requestId, 1)])).rejects.toThrow(/could not be stored/);
+        expect(Date.now() - started).toBeLessThan(5000);
+        await proxy.set('forward');
+        await log.append([record(requestId, 2)]);
+        expect(log.health.ok).toBe(true);
+        expect(await countOf(requestId)).toBe(1);
+      } finally {
+        await log.close();
+        await own.close();
+        await proxy.close();
+      }
+    },
+  );
+
+  it.skipIf(!backend.url || backend.name === 'sqlite')('gives up after the commit timeout when the database never answers', async () => {
+    const proxy = await DatabaseProxy.create(store.url);
+    await proxy.set('silent');
+    const own = openStore(proxy.urlFor(store.url));
+    const log = new PredictionLog(own.db, { commitTimeoutMs: 300 });
+    try {
+      const started = Date.now();
+      await expect(log.append([record(randomUUID(), 1)])).rejects.toThrow(/did not commit the prediction within 300 ms/);
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(log.queuedRows).toBe(0);
+    } finally {
+      await proxy.close();
+      await log.close();
+      await own.close().catch(() => {});
+    }
+  });
+});

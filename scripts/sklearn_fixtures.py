@@ -156,7 +156,8 @@ def preprocessing_case():
     ], sparse_threshold=0).fit(train)
 
     def columns(df):
-        return {c: (floats(df[c]) if c in num else [None if pd.isna(v) else v for v in df[c]]) for c in df.columns}
+        # JSON has no NaN: missing values are written as null.
+        return {c: [None if pd.isna(v) else (float(v) if c in num else v) for v in df[c]] for c in df.columns}
 
     def nan_to_none(matrix):
         return [[None if np.isnan(v) else float(v) for v in row] for row in np.asarray(matrix, dtype=float)]
@@ -189,7 +190,7 @@ def main():
     header = {"generator": "scripts/sklearn_fixtures.py", "sklearn": sklearn.__version__}
     for name, payload in (("sklearn_metrics.json", metrics_cases(rng)), ("sklearn_logistic.json", logistic_cases(rng)),
                           ("sklearn_preprocessing.json", preprocessing_case())):
-        (OUT / name).write_text(json.dumps({**header, **payload}, indent=1) + "\n")
+        (OUT / name).write_text(json.dumps({**header, **payload}, indent=1, allow_nan=False) + "\n")
         print("wrote", OUT / name)
 
 

@@ -100,7 +100,7 @@ describe('createExecutor', () => {
     expect(local).toBeInstanceOf(InProcessExecutor);
     await local.close();
     expect(() => createExecutor('amqp://user:secret@host')).toThrow(
-      'Unsupported queue URL "amqp://user:***@host": use redis://host:port (BullMQ workers) or leave it unset (in-process)',
+      'Unsupported queue URL "amqp://user:***@host": use redis://host:port (BullMQ workers) or leave it unset',
     );
     expect(() => new InProcessExecutor({ concurrency: 0 })).toThrow(/positive integer/);
   });
@@ -112,7 +112,9 @@ describe('cron expressions', () => {
     expect(() => parseCron('0 0 * * * *')).toThrow(/requires exactly 5 parts/);
     expect(() => parseCron('every day')).toThrow(/Invalid cron expression "every day"/);
     // Rejected before the store is touched.
-    await expect(setSchedule(undefined as never, 'd', '0 0 31 2 *')).rejects.toThrow('Cron expression "0 0 31 2 *" never fires');
+    await expect(setSchedule(undefined as never, 'd', '0 0 31 2 *')).rejects.toThrow(
+      'Cron expression "0 0 31 2 *" never fires',
+    );
   });
 
   it('fire at the expected UTC times', () => {

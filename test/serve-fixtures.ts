@@ -1,8 +1,14 @@
 /**
- * Shared fixtures of the serving tests: the original's request, a model with the original's features, and an
- * in-memory ModelSource whose answers a test sets (the registry-backed source has its own test).
+ * Shared fixtures of the serving tests: the original's request, real models with the original's features, an
+ * in-memory ModelSource whose answers a test sets (the registry-backed source has its own test), and a TCP proxy
+ * that takes a database away.
  */
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { LogisticRegression } from '../src/ml/logistic.js';
+import { parseModelFile } from '../src/ml/model-format.js';
+import type { TabularColumns } from '../src/ml/preprocessing.js';
+import { createRng } from '../src/ml/random.js';
+import { fitTabularModel, type ModelSignature } from '../src/ml/tabular-model.js';
 import type { FeatureSpec } from '../src/ml/types.js';
 import type { ModelResolution, ModelSource, ServableModel } from '../src/serve/types.js';
 
@@ -28,32 +34,62 @@ export const LOAN_FEATURES: FeatureSpec[] = [
   { name: 'had_past_default', type: 'boolean', nullable: false },
 ];
 
-/** A logistic model on the original's features; `shift` moves every logit, so versions give different answers. */
-export function loanModel(shift = 0): ServableModel {
-  const weights: Record<string, number> = {
-    age: 0.01,
-    annual_income: 0.00001,
-    credit_score: 0.004,
-    loan_amount: -0.00003,
-    loan_duration_years: -0.02,
-    number_of_open_accounts: 0.01,
-    had_past_default: -1,
+const SIGNATURE: ModelSignature = {
+  features: LOAN_FEATURES,
+  rowIdColumns: ['id'],
+  target: { name: 'loan_approval', positiveLabel: '1', negativeLabel: '0' },
+};
+
+/** Synthetic loan applications in the original's columns (annual_income sometimes missing) with a learnable label. */
+export function loanData(nRows: number, seed: number): { data: TabularColumns; y: Uint8Array } {
+  const rng = createRng(seed);
+  const column = () => new Float64Array(nRows);
+  const data = {
+    age: column(),
+    annual_income: column(),
+    credit_score: column(),
+    loan_amount: column(),
+    loan_duration_years: column(),
+    number_of_open_accounts: column(),
+    had_past_default: column(),
   };
-  return {
-    signature: { features: LOAN_FEATURES, rowIdColumns: ['id'], target: { name: 'loan_approval', positiveLabel: '1', negativeLabel: '0' } },
-    threshold: 0.5,
-    predictRecords(records) {
-      const probability = new Float64Array(records.length);
-      const prediction = new Uint8Array(records.length);
-      records.forEach((record, i) => {
-        let z = -1.5 + shift;
-        for (const [name, w] of Object.entries(weights)) z += w * Number(record[name] ?? 50_000);
-        probability[i] = 1 / (1 + Math.exp(-z));
-        prediction[i] = probability[i] >= 0.5 ? 1 : 0;
-      });
-      return { probability, prediction };
-    },
-  };
+  const y = new Uint8Array(nRows);
+  for (let i = 0; i < nRows; i++) {
+    data.age[i] = 20 + Math.round(rng.next() * 50);
+    data.annual_income[i] = rng.next() < 0.1 ? NaN : 20_000 + Math.round(rng.next() * 130_000);
+    data.credit_score[i] = 300 + Math.round(rng.next() * 550);
+    data.loan_amount[i] = 1000 + Math.round(rng.next() * 49_000);
+    data.loan_duration_years[i] = 1 + rng.int(30);
+    data.number_of_open_accounts[i] = rng.int(20);
+    data.had_past_default[i] = rng.next() < 0.2 ? 1 : 0;
+    const z =
+      (data.credit_score[i] - 575) / 90 - (data.loan_amount[i] - 25_000) / 15_000 - 1.5 * data.had_past_default[i] + (rng.next() - 0.5) * 2;
+    y[i] = z > 0 ? 1 : 0;
+  }
+  return { data, y };
+}
+
+const models = new Map<number, ServableModel>();
+
+/**
+ * A real model on the original's features: logistic regression fitted on synthetic data (`variant` seeds the data and
+ * sets C, so variants give different answers), written as a model file and read back by parseModelFile, as served.
+ */
+export function loanModel(variant = 0): ServableModel {
+  let model = models.get(variant);
+  if (!model) {
+    const { data, y } = loanData(400, 1000 + variant);
+    const fitted = fitTabularModel({
+      data,
+      y,
+      signature: SIGNATURE,
+      estimator: new LogisticRegression({ C: 0.05 * (variant + 1) }),
+      encoding: 'linear',
+    });
+    model = parseModelFile(JSON.stringify(fitted.toJSON()));
+    models.set(variant, model);
+  }
+  return model;
 }
 
 /** A ModelSource whose answer per name the test sets. */

@@ -507,6 +507,29 @@ describe.each(backends)('dashboard on $name', (backend) => {
   });
 });
 
+describe('dashboard failures', () => {
+  it('shows an HTML error page when a page fails and leaves API errors to the host app', async () => {
+    const store = await freshStore(backends[0]);
+    const app = Fastify();
+    try {
+      app.setErrorHandler((error: Error, _request, reply) => reply.code(503).send({ host: true, message: error.message }));
+      await app.register(dashboardPlugin, { store });
+      await app.ready();
+      await store.close(); // every query fails from here on
+      const page = await app.inject({ method: 'GET', url: '/ui/models' });
+      expect(page.statusCode).toBe(500);
+      expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(page.body).toContain('The page could not be built');
+      const api = await app.inject({ method: 'GET', url: '/api/models' });
+      expect(api.statusCode).toBe(503);
+      expect(api.json().host).toBe(true);
+    } finally {
+      await app.close();
+      await store.dispose();
+    }
+  });
+});
+
 describe('dashboard under a prefix', () => {
   it('links pages under the prefix it is mounted at', async () => {
     const store = await freshStore(backends[0]);

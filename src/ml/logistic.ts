@@ -33,7 +33,7 @@ export interface LogisticRegressionOptions {
   fitIntercept?: boolean;
   /** 'balanced' weighs class c by n / (2 n_c), like scikit-learn; or explicit weights per class. */
   classWeight?: ClassWeight;
-  /** 'auto' (default): Newton up to NEWTON_MAX_FEATURES features, else L-BFGS. */
+  /** 'auto' (default): Newton up to 128 features, else L-BFGS. */
   solver?: LogisticSolver;
 }
 
@@ -41,6 +41,8 @@ export const LOGISTIC_KIND = 'logistic_regression';
 const FORMAT_VERSION = 1;
 const NEWTON_MAX_FEATURES = 128;
 const LBFGS_MEMORY = 10;
+/** Rows per block when accumulating the Hessian: keeps the working set in cache. */
+const HESSIAN_BLOCK = 2048;
 
 /** The serialised form of a fitted LogisticRegression (see docs/MODEL_FORMAT.md). */
 export interface LogisticRegressionJSON extends EstimatorJSON {
@@ -340,17 +342,61 @@ class LogisticProblem {
     return loss + this.penalty(theta);
   }
 
-  /** The Hessian (row-major dim x dim) at the theta of the last `valueAndGradient(..., true)` call. */
+  /**
+   * The Hessian (row-major dim x dim) at the theta of the last `valueAndGradient(..., true)` call. Rows are taken in
+   * cache-sized blocks and four columns at a time, which makes this O(n p^2) step several times faster.
+   */
   hessian(H: Float64Array): void {
-    const { d, p, dim } = this;
+    const { d, p, dim, n } = this;
     const cols = this.X.columns;
-    const scaled = new Float64Array(this.n);
+    H.fill(0);
+    const scaled = new Float64Array(HESSIAN_BLOCK);
+    for (let start = 0; start < n; start += HESSIAN_BLOCK) {
+      const end = Math.min(n, start + HESSIAN_BLOCK);
+      for (let j = 0; j < p; j++) {
+        const cj = cols[j];
+        let sumScaled = 0;
+        for (let i = start; i < end; i++) {
+          const v = d[i] * cj[i];
+          scaled[i - start] = v;
+          sumScaled += v;
+        }
+        const row = j * dim;
+        let k = 0;
+        for (; k + 3 <= j; k += 4) {
+          const c0 = cols[k];
+          const c1 = cols[k + 1];
+          const c2 = cols[k + 2];
+          const c3 = cols[k + 3];
+          let s0 = 0;
+          let s1 = 0;
+          let s2 = 0;
+          let s3 = 0;
+          for (let i = start; i < end; i++) {
+            const v = scaled[i - start];
+            s0 += v * c0[i];
+            s1 += v * c1[i];
+            s2 += v * c2[i];
+            s3 += v * c3[i];
+          }
+          H[row + k] += s0;
+          H[row + k + 1] += s1;
+          H[row + k + 2] += s2;
+          H[row + k + 3] += s3;
+        }
+        for (; k <= j; k++) {
+          const ck = cols[k];
+          let s0 = 0;
+          for (let i = start; i < end; i++) s0 += scaled[i - start] * ck[i];
+          H[row + k] += s0;
+        }
+        if (this.fitIntercept) H[row + p] += sumScaled;
+      }
+    }
     for (let j = 0; j < p; j++) {
-      const cj = cols[j];
-      for (let i = 0; i < scaled.length; i++) scaled[i] = d[i] * cj[i];
-      for (let k = 0; k <= j; k++) H[j * dim + k] = H[k * dim + j] = dot(scaled, cols[k]);
       H[j * dim + j] += this.alpha;
-      if (this.fitIntercept) H[j * dim + p] = H[p * dim + j] = sum(scaled);
+      for (let k = 0; k < j; k++) H[k * dim + j] = H[j * dim + k];
+      if (this.fitIntercept) H[p * dim + j] = H[j * dim + p];
     }
     if (this.fitIntercept) H[p * dim + p] = sum(d);
   }
@@ -360,12 +406,6 @@ interface SolverResult {
   theta: Float64Array;
   nIter: number;
   converged: boolean;
-}
-
-function gradientSmall(grad: Float64Array, problem: LogisticProblem, tol: number): boolean {
-  let max = 0;
-  for (let j = 0; j < grad.length; j++) max = Math.max(max, Math.abs(grad[j]));
-  return max <= tol * Math.max(problem.totalWeight, 1);
 }
 
 /**

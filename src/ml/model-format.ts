@@ -2,6 +2,7 @@
  * The mldeploy model file (docs/MODEL_FORMAT.md): versioned, data-only JSON. `parseModelFile` is the one way a file
  * becomes a model again; it checks every field before anything is built and names the offending field on failure.
  */
+import { HGB_KIND, hgbScorerFromJSON } from './hgb/predictor.js';
 import {
   expectArray,
   expectBoolean,
@@ -49,7 +50,20 @@ export class ModelFormatError extends Error {
 /** Builds a scorer from estimator JSON, one reader per kind; each reader checks its own fields. */
 const ESTIMATOR_READERS: Record<string, (json: unknown, path: string) => BinaryScorer> = {
   [LOGISTIC_KIND]: (json, path) => LogisticRegression.fromJSON(json, path),
+  [HGB_KIND]: (json, path) => withPathRoot(path, 'model', () => hgbScorerFromJSON(json as EstimatorJSON)),
 };
+
+/** Runs `read`, re-rooting the field paths of its JsonShapeErrors from `fromRoot` (e.g. "model.trees[0]") to `path`. */
+function withPathRoot<T>(path: string, fromRoot: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof JsonShapeError && (error.path === fromRoot || error.path.startsWith(`${fromRoot}.`) || error.path.startsWith(`${fromRoot}[`))) {
+      throw new JsonShapeError(path + error.path.slice(fromRoot.length), error.problem);
+    }
+    throw error;
+  }
+}
 
 /** The estimator kinds this build can read. */
 export const ESTIMATOR_KINDS: readonly string[] = Object.keys(ESTIMATOR_READERS);

@@ -77,7 +77,9 @@ function serialiseOutput(taskId: string, value: unknown, maxBytes: number): stri
   } catch (error) {
     throw new Error(`Task "${taskId}" returned a value that is not JSON-serialisable: ${(error as Error).message}`);
   }
-  if (json === undefined) throw new Error(`Task "${taskId}" returned a value that is not JSON-serialisable (${typeof value})`);
+  if (json === undefined) {
+    throw new Error(`Task "${taskId}" returned a value that is not JSON-serialisable (${typeof value})`);
+  }
   const bytes = Buffer.byteLength(json);
   if (bytes > maxBytes) {
     throw new Error(

@@ -184,7 +184,9 @@ function findCycle(remaining: Map<string, Set<string>>): string[] {
 
 function nonNegativeInteger(what: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${what} must be a non-negative integer, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new Error(`${what} must be a non-negative integer, got ${value}`);
+  }
   return value;
 }
 

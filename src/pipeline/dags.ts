@@ -104,13 +104,9 @@ function trainTask(app: AppContext, upstream: string[]): TaskDef {
     retries: 1,
     run: async (task): Promise<TrainModelResult> => {
       const c = conf(task);
-      let snapshotId = c.snapshotId;
-      if (upstream.length) snapshotId = task.input<PreprocessOutput>('preprocess_data').id;
-      if (!snapshotId) {
-        const latest = await latestSnapshot(app.store, datasetOf(c));
-        if (!latest) throw new Error(`dataset ${datasetOf(c)} has no snapshot yet: run preprocess_data first`);
-        snapshotId = latest.id;
-      }
+      const snapshotId = upstream.length
+        ? task.input<PreprocessOutput>('preprocess_data').id
+        : (c.snapshotId ?? (await latestSnapshotId(app, datasetOf(c))));
       return trainModel(
         app,
         {
@@ -126,6 +122,12 @@ function trainTask(app: AppContext, upstream: string[]): TaskDef {
       );
     },
   };
+}
+
+async function latestSnapshotId(app: AppContext, dataset: string): Promise<string> {
+  const latest = await latestSnapshot(app.store, dataset);
+  if (!latest) throw new Error(`dataset ${dataset} has no snapshot yet: run preprocess_data first`);
+  return latest.id;
 }
 
 export function buildDags(app: AppContext): Dag[] {

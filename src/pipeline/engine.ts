@@ -89,7 +89,9 @@ export class PipelineEngine {
     for (const row of rows) {
       if (row.state === 'pending' && !dag.taskById.has(row.task_id)) {
         const error = `Task "${row.task_id}" is no longer defined in DAG "${dag.id}"`;
-        if (await this.repository.failPendingTask(dagRunId, row.task_id, error, now())) states.set(row.task_id, 'failed');
+        if (await this.repository.failPendingTask(dagRunId, row.task_id, error, now())) {
+          states.set(row.task_id, 'failed');
+        }
       }
     }
 
@@ -155,7 +157,9 @@ export class PipelineEngine {
         upstreamOutputs: await this.repository.outputs(ref.dagRunId, [...task.ancestors]),
         log,
       });
-      result = outcome.ok ? { state: 'success', outputJson: outcome.outputJson } : this.failure(ref, claim.maxTries, outcome.error);
+      result = outcome.ok
+        ? { state: 'success', outputJson: outcome.outputJson }
+        : this.failure(ref, claim.maxTries, outcome.error);
     } catch (error) {
       result = this.failure(ref, claim.maxTries, error);
     } finally {
@@ -163,7 +167,10 @@ export class PipelineEngine {
     }
 
     if (result.state === 'success') log.info(`Attempt ${ref.tryNumber} succeeded`);
-    else log.error(`Attempt ${ref.tryNumber} failed${result.state === 'up_for_retry' ? ' (will retry)' : ''}: ${result.detail}`);
+    else {
+      const next = result.state === 'up_for_retry' ? ' (will retry)' : '';
+      log.error(`Attempt ${ref.tryNumber} failed${next}: ${result.detail}`);
+    }
     const recorded = await this.repository.finishAttempt(ref, result, log.text(), now());
     if (!recorded) {
       this.logger.warn({ ...ref }, 'Attempt finished after it was failed as lost or abandoned; its result is dropped');
@@ -183,7 +190,9 @@ export class PipelineEngine {
     const task = this.dags.get(ref.dagId)?.taskById.get(ref.taskId);
     if (row.state === 'running') {
       if (!redelivered) return; // a duplicate delivery while the attempt runs elsewhere
-      const error = new Error(`Attempt ${ref.tryNumber} was lost: the worker running it stopped or lost its queue lock`);
+      const error = new Error(
+        `Attempt ${ref.tryNumber} was lost: the worker running it stopped or lost its queue lock`,
+      );
       const result = this.failure(ref, row.max_tries, error);
       const previous = await this.repository.attemptLog(ref.dagRunId, ref.taskId, ref.tryNumber);
       const log = `${previous?.log ? `${previous.log}\n` : ''}${now()} ERROR ${error.message}`;

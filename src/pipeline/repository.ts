@@ -107,7 +107,10 @@ export class RunRepository {
       .selectAll()
       .where('dag_run_id', '=', dagRunId)
       .where('task_id', '=', taskId);
-    query = tryNumber === undefined ? query.orderBy('try_number', 'desc').limit(1) : query.where('try_number', '=', tryNumber);
+    query =
+      tryNumber === undefined
+        ? query.orderBy('try_number', 'desc').limit(1)
+        : query.where('try_number', '=', tryNumber);
     const row = await query.executeTakeFirst();
     if (!row) return undefined;
     return {
@@ -231,7 +234,12 @@ export class RunRepository {
    * Records how attempt n ended, if the task is still running at try n (a recovery may have failed it meanwhile;
    * then the late result is dropped and false returned). `log` undefined keeps the stored log.
    */
-  async finishAttempt(ref: TaskAttemptRef, result: AttemptResult, log: string | undefined, now: string): Promise<boolean> {
+  async finishAttempt(
+    ref: TaskAttemptRef,
+    result: AttemptResult,
+    log: string | undefined,
+    now: string,
+  ): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const failed = result.state !== 'success';
       const updated = await trx
@@ -266,9 +274,10 @@ export class RunRepository {
 
   /**
    * failed -> queued for a retry of the run: failed and upstream_failed tasks go back to pending with a fresh retry
-   * budget on top of the tries already made; succeeded tasks keep their outputs.
+   * budget on top of the tries already made; succeeded tasks keep their outputs. Returns the reset task ids, or
+   * undefined when the run was not failed (any more).
    */
-  async resetForRetry(dagRunId: string, dag: Dag): Promise<string[]> {
+  async resetForRetry(dagRunId: string, dag: Dag): Promise<string[] | undefined> {
     return this.db.transaction().execute(async (trx) => {
       const reopened = await trx
         .updateTable('dag_runs')
@@ -276,7 +285,7 @@ export class RunRepository {
         .where('id', '=', dagRunId)
         .where('status', '=', 'failed')
         .executeTakeFirst();
-      if (reopened.numUpdatedRows === 0n) return [];
+      if (reopened.numUpdatedRows === 0n) return undefined;
       const rows = await trx
         .selectFrom('task_instances')
         .select(['task_id', 'try_number'])

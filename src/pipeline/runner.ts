@@ -35,7 +35,7 @@ export interface PipelineRunnerOptions {
 }
 
 export interface TriggerOptions {
-  /** A run id of your own (letters, digits, `_.-`, at most 64); a second trigger with it fails with DagRunExistsError. */
+  /** A run id of your own (letters, digits, `_.-`, at most 64); triggering it again throws DagRunExistsError. */
   runId?: string;
 }
 
@@ -64,7 +64,7 @@ export class PipelineRunner {
     this.pollMs = options.pollMs ?? 500;
     this.executor.bind((attempt) =>
       this.engine.runAttempt(attempt).catch((error: unknown) => {
-        this.logger.error({ ...attempt, err: error }, 'Task attempt could not be recorded');
+        this.logger.error({ ...attempt, err: error }, 'Task attempt or its follow-up failed (database or queue down?)');
       }),
     );
   }
@@ -128,9 +128,11 @@ export class PipelineRunner {
   async retry(dagRunId: string): Promise<void> {
     const run = await this.engine.repository.run(dagRunId);
     if (!run) throw new Error(`Unknown DAG run "${dagRunId}"`);
-    if (run.status !== 'failed') throw new Error(`DAG run "${dagRunId}" is ${run.status}: only failed runs can be retried`);
+    if (run.status !== 'failed') {
+      throw new Error(`DAG run "${dagRunId}" is ${run.status}: only failed runs can be retried`);
+    }
     const reset = await this.engine.repository.resetForRetry(dagRunId, this.engine.dag(run.dag_id));
-    if (reset.length === 0) throw new Error(`DAG run "${dagRunId}" changed while it was being retried; look again`);
+    if (!reset) throw new Error(`DAG run "${dagRunId}" changed while it was being retried; look again`);
     this.logger.info({ dagRunId, tasks: reset }, 'DAG run retried');
     await this.engine.advance(dagRunId);
   }
@@ -214,7 +216,8 @@ export class PipelineRunner {
       if (!overdue && !idle) continue;
       const reason = overdue
         ? 'Abandoned: a task ran past its timeout without finishing (the process running it probably died)'
-        : `Abandoned: no task started or ended since ${new Date(lastActivity).toISOString()} (the process driving the run probably died)`;
+        : `Abandoned: no task started or ended since ${new Date(lastActivity).toISOString()} ` +
+          '(the process driving the run probably died)';
       if (await this.engine.repository.abandonRun(run.id, reason, new Date(nowMs).toISOString())) {
         this.logger.warn({ dagRunId: run.id, dagId: run.dag_id }, reason);
         recovered.push(run.id);

@@ -32,7 +32,8 @@ export interface ScheduleOptions {
 /** Parses a 5-field cron expression (minute hour day-of-month month day-of-week, or @daily and friends). */
 export function parseCron(expression: string, options: ScheduleOptions = {}): Cron {
   try {
-    return new Cron(expression.trim(), { paused: true, mode: '5-part', timezone: options.timezone ?? DEFAULT_TIMEZONE });
+    const timezone = options.timezone ?? DEFAULT_TIMEZONE;
+    return new Cron(expression.trim(), { paused: true, mode: '5-part', timezone });
   } catch (error) {
     throw new Error(
       `Invalid cron expression "${expression}": ${errorMessage(error).replace(/^\w*Error: /, '')}. ` +
@@ -123,9 +124,9 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
 
   async function tick(at: Date = now()): Promise<ScheduledFire[]> {
     const since = lastCheck;
+    const rows = await options.store.db.selectFrom('schedules').selectAll().where('enabled', '=', 1).execute();
     lastCheck = at;
     const fires: ScheduledFire[] = [];
-    const rows = await options.store.db.selectFrom('schedules').selectAll().where('enabled', '=', 1).execute();
     for (const row of rows) {
       let cron: Cron;
       try {

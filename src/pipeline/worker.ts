@@ -8,7 +8,13 @@ import type { Logger } from 'pino';
 import type { Store } from '../db/connect.js';
 import type { Dag } from './dag.js';
 import { PipelineEngine } from './engine.js';
-import { BullMQExecutor, DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, workerConnection, type QueueLocation } from './executors/bullmq.js';
+import {
+  BullMQExecutor,
+  DEFAULT_QUEUE_NAME,
+  DEFAULT_QUEUE_PREFIX,
+  workerConnection,
+  type QueueLocation,
+} from './executors/bullmq.js';
 import type { TaskAttemptRef } from './executors/executor.js';
 
 export interface StartWorkerOptions extends QueueLocation {

@@ -129,8 +129,8 @@ export class ServedModels {
     try {
       resolution = await this.options.source.resolve(name);
     } catch (error) {
-      // The source cannot tell (database or artifact store down): keep serving what we have.
-      const message = `could not read the registry: ${error instanceof Error ? error.message : String(error)}`;
+      // The source cannot tell (database or artifact store down, a file that does not load): keep serving what we have.
+      const message = error instanceof Error ? error.message : String(error);
       if (entry.lastError !== message) this.options.logger?.warn({ model: name, err: error }, 'model source failed');
       entry.lastError = message;
       if (!entry.served) entry.reason = `No production model loaded for ${name} yet: ${message}`;
@@ -143,7 +143,9 @@ export class ServedModels {
       return;
     }
     const { version, model } = resolution;
-    if (entry.served?.version === version || entry.rejectedVersion === version) return;
+    if (entry.rejectedVersion === version) return;
+    entry.lastError = undefined;
+    if (entry.served?.version === version) return;
     let next: ServedModel;
     try {
       next = prepare(name, version, model, this.options.contract);
@@ -156,7 +158,6 @@ export class ServedModels {
       return;
     }
     entry.rejectedVersion = undefined;
-    entry.lastError = undefined;
     this.swap(name, entry, next);
   }
 

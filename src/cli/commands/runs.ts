@@ -85,6 +85,10 @@ export async function runDag(app: AppContext, dagId: string, conf: TrainingConf)
   }
 }
 
+function seconds(start: string | null, end: string | null): number | null {
+  return start && end ? (Date.parse(end) - Date.parse(start)) / 1000 : null;
+}
+
 export function registerRunCommands(program: Command): void {
   addRunFlags(
     program
@@ -100,7 +104,7 @@ export function registerRunCommands(program: Command): void {
         const payload = result ? { ...result, run_id: run.id, status: run.status, train_run_id: result.run_id } : { run_id: run.id, status: run.status, tasks: run.tasks.map((t) => ({ task: t.taskId, state: t.state, output: t.output })) };
         process.stdout.write(`${JSON.stringify(payload, null, 2)}\n`);
       } else {
-        printTable(run.tasks.map((t) => ({ task: t.taskId, state: t.state, tries: t.tryNumber, seconds: t.durationMs !== null && t.durationMs !== undefined ? t.durationMs / 1000 : null })));
+        printTable(run.tasks.map((t) => ({ task: t.taskId, state: t.state, tries: t.tryNumber, seconds: seconds(t.startedAt, t.endedAt) })));
         if (result) {
           const model = result.model as { name: string; version: number };
           const test = (result.metrics as { test: Record<string, number> }).test;
@@ -136,7 +140,9 @@ export function registerRunCommands(program: Command): void {
     .option('--json', 'JSON output')
     .action(async (runId: string, flags: { logs?: boolean; json?: boolean }) => {
       await withContext(async (app) => {
-        const run = await createRunner(app).getRun(runId);
+        const runner = createRunner(app);
+        const run = await runner.getRun(runId);
+        if (!run) throw new Error(`No dag run "${runId}" (see mldeploy runs list)`);
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
           return;
@@ -146,7 +152,8 @@ export function registerRunCommands(program: Command): void {
         if (flags.logs) {
           for (const t of run.tasks) {
             for (const a of t.attempts) {
-              process.stdout.write(`\n--- ${t.taskId} try ${a.tryNumber} (${a.state}) ---\n${a.log}`);
+              const log = await runner.taskLog(run.id, t.taskId, a.tryNumber);
+              process.stdout.write(`\n--- ${t.taskId} try ${a.tryNumber} (${a.state}) ---\n${log?.log ?? ''}`);
             }
           }
         }
@@ -184,7 +191,7 @@ export function registerRunCommands(program: Command): void {
   schedule.command('list').action(async () => {
     await withContext(async (app) => {
       const list = await listSchedules(app.store);
-      printTable(list.map((s) => ({ dag: s.dagId, cron: s.cron, next: s.nextRun, enabled: s.enabled, conf: s.conf })));
+      printTable(list.map((s) => ({ dag: s.dagId, cron: s.cron, next: s.nextRunAt, enabled: s.enabled, conf: s.conf })));
     });
   });
   schedule.command('remove <dag>').action(async (dagId: string) => {
@@ -202,7 +209,7 @@ export function registerRunCommands(program: Command): void {
       const runner = createRunner(app);
       const scheduler = startScheduler({ runner, store: app.store, logger: app.logger });
       onShutdown(async () => {
-        await scheduler.stop();
+        await scheduler.close();
         await runner.close();
         await app.close();
       });

@@ -18,7 +18,8 @@ export function createExecutor(queueUrl?: string, options: CreateExecutorOptions
     return new BullMQExecutor({ redisUrl: queueUrl, queueName: options.queueName, prefix: options.prefix });
   }
   throw new Error(
-    `Unsupported queue URL "${redactUrl(queueUrl)}": use redis://host:port (BullMQ workers) or leave it unset (in-process)`,
+    `Unsupported queue URL "${redactUrl(queueUrl)}": ` +
+      'use redis://host:port (BullMQ workers) or leave it unset (in-process)',
   );
 }
 

@@ -7,8 +7,10 @@ import { getSnapshot, readSplit, type DatasetSnapshot } from '../../data/index.j
 import { HistGradientBoostingClassifier } from '../../ml/hgb/index.js';
 import { LogisticRegression } from '../../ml/logistic.js';
 import { bestF1Threshold, evaluateBinary, rocCurve } from '../../ml/metrics.js';
-import { fitTabularModel, type TabularModel } from '../../ml/tabular-model.js';
+import { fitTabularModel, type EncodedLayout, type TabularModel } from '../../ml/tabular-model.js';
+import type { Encoding } from '../../ml/preprocessing.js';
 import type { BinaryClassifier } from '../../ml/types.js';
+import { runArtifactKey } from '../../tracking/index.js';
 import { evaluateForPromotion, type PromotionOutcome } from '../promotion.js';
 
 export type EstimatorName = 'hist_gradient_boosting' | 'logistic_regression';
@@ -49,9 +51,14 @@ interface Log {
   info(message: string, data?: Record<string, unknown>): void;
 }
 
-function makeEstimator(name: EstimatorName, seed: number): { estimator: BinaryClassifier; encoding: 'linear' | 'tree' } {
-  if (name === 'logistic_regression') return { estimator: new LogisticRegression({ C: 1 }), encoding: 'linear' };
-  return { estimator: new HistGradientBoostingClassifier({ randomState: seed }), encoding: 'tree' };
+type EstimatorFactory = (layout: EncodedLayout) => BinaryClassifier;
+
+function makeEstimator(name: EstimatorName, seed: number): { estimator: EstimatorFactory; encoding: Encoding } {
+  if (name === 'logistic_regression') return { estimator: () => new LogisticRegression({ C: 1 }), encoding: 'linear' };
+  return {
+    estimator: ({ categoricalFeatures }) => new HistGradientBoostingClassifier({ randomState: seed, categoricalFeatures }),
+    encoding: 'tree',
+  };
 }
 
 function flatMetrics(prefix: string, m: Metrics): Record<string, number> {
@@ -111,10 +118,10 @@ export async function trainModel(ctx: AppContext, options: TrainModelOptions, lo
       try {
         const { estimator, encoding } = makeEstimator(name, seed);
         const started = performance.now();
-        const model = fitTabularModel({ data: train.columns, y: train.y, signature, estimator, encoding });
+        const fitted = fitTabularModel({ data: train.columns, y: train.y, signature, estimator, encoding });
         const fitSeconds = (performance.now() - started) / 1000;
-        const valProba = model.predictProbaColumns(val.columns);
-        if (options.threshold === 'f1') model.threshold = bestF1Threshold(val.y, valProba);
+        const valProba = fitted.predictProbaColumns(val.columns);
+        const model = options.threshold === 'f1' ? fitted.withThreshold(bestF1Threshold(val.y, valProba).threshold) : fitted;
         const testProba = model.predictProbaColumns(test.columns);
         const valMetrics = evaluateBinary(val.y, valProba, model.threshold);
         const testMetrics = evaluateBinary(test.y, testProba, model.threshold);
@@ -122,7 +129,7 @@ export async function trainModel(ctx: AppContext, options: TrainModelOptions, lo
           `${name}: val ROC AUC ${valMetrics.roc_auc.toFixed(4)}, test ROC AUC ${testMetrics.roc_auc.toFixed(4)} ` +
             `(fit ${fitSeconds.toFixed(2)} s)`,
         );
-        await ctx.tracking.logParams(child.id, { estimator: name, encoding, threshold: model.threshold, ...estimatorParams(estimator) });
+        await ctx.tracking.logParams(child.id, { estimator: name, encoding, threshold: model.threshold, ...estimatorParams(model) });
         await ctx.tracking.logMetrics(child.id, {
           ...flatMetrics('val', valMetrics),
           ...flatMetrics('test', testMetrics),
@@ -139,7 +146,7 @@ export async function trainModel(ctx: AppContext, options: TrainModelOptions, lo
           model,
           val: valMetrics,
           test: testMetrics,
-          artifactKey: ctx.tracking.runArtifactKey(child.id, 'model.json'),
+          artifactKey: runArtifactKey(child.id, 'model.json'),
         });
       } catch (error) {
         await ctx.tracking.endRun(child.id, 'FAILED');
@@ -186,8 +193,8 @@ export async function trainModel(ctx: AppContext, options: TrainModelOptions, lo
   }
 }
 
-function estimatorParams(estimator: BinaryClassifier): Record<string, string | number | boolean> {
-  const params = (estimator as { params?: Record<string, unknown> }).params ?? {};
+function estimatorParams(model: TabularModel): Record<string, string | number | boolean> {
+  const params = (model.estimator as { params?: Record<string, unknown> }).params ?? {};
   const out: Record<string, string | number | boolean> = {};
   for (const [key, value] of Object.entries(params)) {
     if (value === undefined) continue;

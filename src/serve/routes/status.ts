@@ -11,6 +11,8 @@ const DB_PROBE_TIMEOUT_MS = 1000;
 interface Health {
   status: 'ok' | 'degraded';
   ready: boolean;
+  /** The answering process (one of several with --workers). */
+  pid: number;
   database: { dialect: string; reachable: boolean; error?: string };
   prediction_log: { queued_rows: number; last_error?: { message: string; at: string } };
   models: Array<{ name: string; default: boolean; state: string; version: number | null; reason?: string }>;
@@ -54,6 +56,7 @@ async function health(context: ServeContext): Promise<Health> {
   return {
     status: ready && log.ok ? 'ok' : 'degraded',
     ready,
+    pid: process.pid,
     database,
     prediction_log: { queued_rows: context.predictionLog.queuedRows, ...(log.lastError ? { last_error: log.lastError } : {}) },
     models,

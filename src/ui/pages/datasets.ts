@@ -1,7 +1,7 @@
 /** /ui/datasets: CSV loads into raw tables and the cleaned, split snapshots that runs and model versions point to. */
 import { html } from '../html.js';
 import type { DatasetsView } from '../queries/datasets.js';
-import { badge, card, link, mono, table } from '../views/components.js';
+import { badge, card, link, mono, table, when } from '../views/components.js';
 import { formatNumber, formatTime, shortId, truncate } from '../views/format.js';
 import { page } from '../views/layout.js';
 import { apiHref } from '../views/urls.js';
@@ -41,7 +41,7 @@ export function datasetsPage(base: string, d: DatasetsView): string {
         formatNumber(l.rowCount),
         formatNumber(l.rejectCount),
         lengthOf(l.columns),
-        formatTime(l.createdAt),
+        when(l.createdAt),
       ]),
     }),
     link(apiHref(base, ['datasets']), 'JSON'),
@@ -60,7 +60,7 @@ export function datasetsPage(base: string, d: DatasetsView): string {
         splitCell(s.counts),
         lengthOf(s.features),
         String(s.seed),
-        formatTime(s.createdAt),
+        when(s.createdAt),
       ]),
     })}`,
   )}`;

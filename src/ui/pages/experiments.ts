@@ -5,7 +5,7 @@ import type { ExperimentSummary } from '../queries/experiments.js';
 import type { MetricAcrossRuns, MetricPoint, RunDetail, RunSummary } from '../queries/runs.js';
 import type { RocLookup } from '../roc.js';
 import { lineChart, thin, type LineSeries } from '../views/charts.js';
-import { badge, card, chips, keyValues, link, mono, pager, table } from '../views/components.js';
+import { badge, card, chips, keyValues, link, mono, pager, table, when } from '../views/components.js';
 import { formatDuration, formatNumber, formatTime, shortId } from '../views/format.js';
 import { page } from '../views/layout.js';
 import { apiHref, uiHref } from '../views/urls.js';
@@ -28,8 +28,8 @@ export function experimentsPage(base: string, experiments: Paged<ExperimentSumma
       rows: experiments.items.map((e) => [
         link(uiHref(base, ['experiments', e.id]), e.name),
         String(e.runCount),
-        formatTime(e.lastRunAt),
-        formatTime(e.createdAt),
+        when(e.lastRunAt),
+        when(e.createdAt),
       ]),
     })}${pager({
       offset: experiments.offset,
@@ -98,7 +98,7 @@ export function experimentPage(base: string, d: ExperimentPageData): string {
         link(uiHref(base, ['runs', r.id]), r.name, r.id),
         badge(r.status),
         r.parentRunId ? link(uiHref(base, ['runs', r.parentRunId]), shortId(r.parentRunId), r.parentRunId) : '',
-        formatTime(r.startTime),
+        when(r.startTime),
         formatDuration(r.durationMs),
         formatNumber(valueByRun.get(r.id)),
       ]),
@@ -154,8 +154,8 @@ export function rocChart(roc: Extract<RocLookup, { kind: 'ok' }>['curve']): Safe
   });
 }
 
-function rocCard(d: RunPageData): SafeHtml {
-  if (d.roc.kind === 'absent') return html``;
+function rocCard(d: RunPageData): SafeHtml | undefined {
+  if (d.roc.kind === 'absent') return undefined;
   if (d.roc.kind === 'problem') return card('ROC curve', html`<p class="error">${d.roc.reason}</p>`);
   const note =
     d.loggedAuc !== undefined
@@ -164,21 +164,24 @@ function rocCard(d: RunPageData): SafeHtml {
   return card('ROC curve (test split)', html`${rocChart(d.roc.curve)}${note}`);
 }
 
-function historyCharts(histories: RunPageData['histories']): SafeHtml {
-  if (histories.length === 0) return html``;
+function historyCard(h: RunPageData['histories'][number]): SafeHtml {
   return card(
-    'Metric history',
-    html`<div class="grid2">${histories.map((h) =>
-      lineChart({
-        title: `${h.key} by step`,
-        width: 520,
-        height: 220,
-        xLabel: 'step',
-        yLabel: h.key,
-        series: [{ name: h.key, points: h.points.map((p) => ({ x: p.step, y: p.value })) }],
-      }),
-    )}</div>`,
+    html`${h.key} by step`,
+    lineChart({
+      title: `${h.key} by step`,
+      width: 520,
+      height: 300,
+      xLabel: 'step',
+      yLabel: h.key,
+      series: [{ name: h.key, points: h.points.map((p) => ({ x: p.step, y: p.value })) }],
+    }),
   );
+}
+
+/** The ROC curve and step-wise metrics, two to a row. */
+function chartCards(d: RunPageData): SafeHtml {
+  const cards = [rocCard(d), ...d.histories.map(historyCard)].filter((c): c is SafeHtml => c !== undefined);
+  return cards.length ? html`<div class="grid2">${cards}</div>` : html``;
 }
 
 export function runPage(base: string, d: RunPageData): string {
@@ -224,8 +227,7 @@ export function runPage(base: string, d: RunPageData): string {
     }),
   )}
   </div>
-  ${rocCard(d)}
-  ${historyCharts(d.histories)}
+  ${chartCards(d)}
   ${r.children.length
     ? card(
         'Child runs',
@@ -233,7 +235,7 @@ export function runPage(base: string, d: RunPageData): string {
           headers: ['Run', 'Status', 'Started', 'Duration'],
           numeric: [3],
           empty: '',
-          rows: r.children.map((c) => [link(uiHref(base, ['runs', c.id]), c.name, c.id), badge(c.status), formatTime(c.startTime), formatDuration(c.durationMs)]),
+          rows: r.children.map((c) => [link(uiHref(base, ['runs', c.id]), c.name, c.id), badge(c.status), when(c.startTime), formatDuration(c.durationMs)]),
         }),
       )
     : ''}

@@ -2,7 +2,7 @@
 import { html, join, type SafeHtml } from '../html.js';
 import { PRODUCTION_ALIAS, flattenMetrics, type ModelDetail, type ModelSummary } from '../queries/models.js';
 import { lineChart } from '../views/charts.js';
-import { badge, card, keyValues, link, table } from '../views/components.js';
+import { badge, card, keyValues, link, table, when } from '../views/components.js';
 import { formatNumber, formatTime } from '../views/format.js';
 import { page } from '../views/layout.js';
 import { apiHref, uiHref } from '../views/urls.js';
@@ -16,19 +16,18 @@ const EVENT_LABELS: Record<string, string> = {
 };
 
 /** Most metric columns in the versions table; the JSON has all of them. */
-const MAX_METRIC_COLUMNS = 8;
-const PREFERRED = ['roc_auc', 'pr_auc', 'accuracy', 'f1', 'precision', 'recall', 'log_loss', 'brier'];
+const MAX_METRIC_COLUMNS = 5;
+const PREFERRED = ['test.roc_auc', 'val.roc_auc', 'test.accuracy', 'test.f1', 'test.precision', 'test.recall', 'test.log_loss'];
 
-/** Test metrics first (in a familiar order), then validation ROC AUC; capped so the table stays readable. */
+/** The headline numbers first (test and validation ROC AUC), then other test metrics; capped to stay readable. */
 export function metricColumns(flat: Array<Record<string, number>>): string[] {
   const keys = [...new Set(flat.flatMap((f) => Object.keys(f)))];
-  const order = (k: string) => {
-    const [split, name] = k.includes('.') ? k.split('.', 2) : ['', k];
-    const i = PREFERRED.indexOf(name);
-    return (split === 'test' ? 0 : split === 'val' ? 1000 : 2000) + (i < 0 ? 100 : i);
+  const rank = (k: string) => {
+    const i = PREFERRED.indexOf(k);
+    if (i >= 0) return i;
+    return k.startsWith('test.') ? 100 : k.includes('.') ? 300 : 200;
   };
-  const chosen = keys.filter((k) => k.startsWith('test.') || k === 'val.roc_auc' || !k.includes('.'));
-  return (chosen.length ? chosen : keys).sort((a, b) => order(a) - order(b) || (a < b ? -1 : 1)).slice(0, MAX_METRIC_COLUMNS);
+  return keys.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1)).slice(0, MAX_METRIC_COLUMNS);
 }
 
 function aliasBadges(aliases: string[]): SafeHtml {
@@ -50,7 +49,7 @@ export function modelsPage(base: string, models: ModelSummary[]): string {
         m.latestVersion === null ? '—' : `v${m.latestVersion}`,
         join(Object.entries(m.aliases).map(([a, v]) => html`<span class="tag">${a} → v${v}</span>`)),
         m.description ?? '',
-        formatTime(m.createdAt),
+        when(m.createdAt),
       ]),
     }),
     link(apiHref(base, ['models']), 'JSON'),
@@ -87,7 +86,7 @@ export function modelPage(base: string, model: ModelDetail): string {
   const columns = metricColumns(flat);
   const versions = table({
     headers: ['Version', 'Aliases', 'Estimator', ...columns, 'Run', 'Registered'],
-    numeric: [0, ...columns.map((_, i) => i + 3)],
+    numeric: columns.map((_, i) => i + 3),
     empty: 'No version registered.',
     rowIds: model.versions.map((v) => `v${v.version}`),
     rows: model.versions.map((v, i) => [
@@ -96,7 +95,7 @@ export function modelPage(base: string, model: ModelDetail): string {
       typeof v.metrics.estimator === 'string' ? v.metrics.estimator : '',
       ...columns.map((c) => formatNumber(flat[i][c])),
       v.runId ? link(uiHref(base, ['runs', v.runId]), v.runId.slice(0, 8), v.runId) : '',
-      formatTime(v.createdAt),
+      when(v.createdAt),
     ]),
   });
   const events = table({
@@ -104,7 +103,7 @@ export function modelPage(base: string, model: ModelDetail): string {
     numeric: [2],
     empty: 'No registry events.',
     rows: model.events.map((e) => [
-      formatTime(e.createdAt),
+      when(e.createdAt),
       badge(e.action, EVENT_LABELS[e.action] ?? e.action),
       link(`#v${e.version}`, `v${e.version}`),
       e.alias ?? '',

@@ -3,11 +3,10 @@ import { html } from '../html.js';
 import type { DagRunSummary } from '../queries/dag-runs.js';
 import type { ModelSummary } from '../queries/models.js';
 import type { PredictionStats } from '../queries/prediction-stats.js';
-import { badge, card, link, stat, table } from '../views/components.js';
+import { badge, card, link, stat, table, when } from '../views/components.js';
 import { formatDuration, formatNumber, formatPercent, formatTime, shortId } from '../views/format.js';
 import { page } from '../views/layout.js';
 import { uiHref } from '../views/urls.js';
-import { taskCountsCell } from './pipelines.js';
 import { trafficCharts } from './traffic.js';
 
 export interface OverviewData {
@@ -43,7 +42,7 @@ export function overviewPage(base: string, d: OverviewData): string {
         m.production ? html`${badge('production', `v${m.production.version}`)}` : html`<span class="muted">none</span>`,
         formatNumber(m.production?.testAuc),
         String(m.versionCount),
-        formatTime(m.production?.promotedAt),
+        when(m.production?.promotedAt),
       ]),
     }),
     link(uiHref(base, ['models']), 'All models →'),
@@ -51,15 +50,14 @@ export function overviewPage(base: string, d: OverviewData): string {
   ${card(
     'Latest pipeline runs',
     table({
-      headers: ['Run', 'DAG', 'Status', 'Tasks', 'Created', 'Duration'],
-      numeric: [5],
+      headers: ['Run', 'DAG', 'Status', 'Created', 'Duration'],
+      numeric: [4],
       empty: 'No pipeline has run yet.',
       rows: d.dagRuns.map((r) => [
         link(uiHref(base, ['pipelines', r.id]), shortId(r.id), r.id),
         r.dagId,
         badge(r.status),
-        taskCountsCell(r.taskCounts),
-        formatTime(r.createdAt),
+        when(r.createdAt),
         formatDuration(r.durationMs),
       ]),
     }),

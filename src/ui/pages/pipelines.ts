@@ -2,7 +2,7 @@
 import { html, join, type SafeHtml } from '../html.js';
 import type { Paged } from '../queries/common.js';
 import type { DagRunDetail, DagRunSummary, TaskAttemptView, TaskInstanceView } from '../queries/dag-runs.js';
-import { badge, card, chips, jsonBlock, keyValues, link, pager, table } from '../views/components.js';
+import { badge, card, chips, jsonBlock, keyValues, link, pager, table, when } from '../views/components.js';
 import { dagGraph, type DagShape } from '../views/dag-graph.js';
 import { formatDuration, formatTime, shortId, truncate } from '../views/format.js';
 import { page } from '../views/layout.js';
@@ -42,7 +42,7 @@ export function pipelinesPage(base: string, runs: Paged<DagRunSummary>, dagIds: 
         badge(r.status),
         r.trigger,
         taskCountsCell(r.taskCounts),
-        formatTime(r.createdAt),
+        when(r.createdAt),
         formatDuration(r.durationMs),
         r.error ? html`<span class="error" title="${r.error}">${truncate(r.error, 80)}</span>` : '',
       ]),
@@ -116,8 +116,8 @@ export function dagRunPage(base: string, run: DagRunDetail, shape: DagShape | un
         link(`#${taskAnchor(t.taskId)}`, t.taskId),
         badge(t.state),
         `${t.tryNumber} / ${t.maxTries}`,
-        formatTime(t.startedAt),
-        formatTime(t.endedAt),
+        when(t.startedAt),
+        when(t.endedAt),
         formatDuration(t.durationMs),
         t.error ? html`<span class="error" title="${t.error}">${truncate(t.error, 90)}</span>` : '',
       ]),
@@ -129,7 +129,6 @@ export function dagRunPage(base: string, run: DagRunDetail, shape: DagShape | un
     section: 'pipelines',
     title: `${run.dagId} run`,
     titleAside: html` ${badge(run.status)}`,
-    subtitle: html`<code>${run.id}</code>`,
     crumbs: [
       { label: 'Pipelines', href: uiHref(base, ['pipelines']) },
       { label: run.dagId, href: uiHref(base, ['pipelines'], { dag: run.dagId }) },

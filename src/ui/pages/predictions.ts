@@ -2,7 +2,7 @@
 import { html } from '../html.js';
 import type { PredictionStats } from '../queries/prediction-stats.js';
 import type { PredictionPage } from '../queries/predictions.js';
-import { card, chips, link, pager, stat, table } from '../views/components.js';
+import { card, chips, link, pager, stat, table, when } from '../views/components.js';
 import { formatInputs, formatNumber, formatPercent, formatTime } from '../views/format.js';
 import { page } from '../views/layout.js';
 import { apiHref, uiHref } from '../views/urls.js';
@@ -18,8 +18,8 @@ export interface PredictionsPageData {
 function labelCell(label: number | null, prediction: number) {
   if (label === null) return html`<span class="muted">—</span>`;
   return label === prediction
-    ? html`${label} <span class="tone-good badge" title="prediction matches the label">match</span>`
-    : html`${label} <span class="tone-bad badge" title="prediction differs from the label">miss</span>`;
+    ? html`<span class="nowrap">${label} <span class="tone-good badge" title="prediction matches the label">match</span></span>`
+    : html`<span class="nowrap">${label} <span class="tone-bad badge" title="prediction differs from the label">miss</span></span>`;
 }
 
 export function predictionsPage(base: string, d: PredictionsPageData): string {
@@ -53,8 +53,8 @@ export function predictionsPage(base: string, d: PredictionsPageData): string {
       rows: predictions.items.map((p) => {
         const inputs = JSON.stringify(p.inputs) ?? '';
         return [
-          formatTime(p.createdAt),
-          link(uiHref(base, ['models', p.modelName]), `${p.modelName} v${p.modelVersion}`),
+          when(p.createdAt),
+          html`<span class="nowrap">${link(uiHref(base, ['models', p.modelName]), `${p.modelName} v${p.modelVersion}`)}</span>`,
           p.rowId ?? '',
           formatNumber(p.probability),
           String(p.prediction),

@@ -180,11 +180,15 @@ export function lineChart(o: LineChartOptions): SafeHtml {
   const y = scale(yDomain, [a.plot.y0, a.plot.y1]);
   const formatY = o.formatY ?? ((v: number) => String(v));
 
-  const numericTicks = niceTicks(xDomain[0], xDomain[1]).filter((t) => t >= xDomain[0] - 1e-12 && t <= xDomain[1] + 1e-12);
-  const xTicks =
-    o.xTicks ?? numericTicks.map((t) => ({ value: t, label: o.formatX ? o.formatX(t) : formatTick(t, numericTicks) }));
-  const maxXTicks = Math.max(2, Math.floor((a.plot.x1 - a.plot.x0) / 70));
-  const xTickMarks = thin(xTicks, maxXTicks).map(
+  // Explicit ticks are thinned to fit; numeric ones are chosen with a spacing that fits in the first place.
+  const maxXTicks = Math.max(2, Math.floor((a.plot.x1 - a.plot.x0) / 60));
+  const numericTicks = niceTicks(xDomain[0], xDomain[1], maxXTicks).filter(
+    (t) => t >= xDomain[0] - 1e-12 && t <= xDomain[1] + 1e-12,
+  );
+  const xTicks = o.xTicks
+    ? thin(o.xTicks, maxXTicks)
+    : numericTicks.map((t) => ({ value: t, label: o.formatX ? o.formatX(t) : formatTick(t, numericTicks) }));
+  const xTickMarks = xTicks.map(
     (t) => html`<line class="axis" x1="${r(x(t.value))}" x2="${r(x(t.value))}" y1="${a.plot.y0}" y2="${a.plot.y0 + 4}"/>
     <text class="tick" x="${r(x(t.value))}" y="${a.plot.y0 + 17}" text-anchor="middle">${t.label}</text>`,
   );

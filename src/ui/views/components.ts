@@ -1,5 +1,6 @@
 /** Building blocks the pages share: badges, cards, tables, key/value lists, filters and pagers. */
 import { html, type HtmlValue, type SafeHtml } from '../html.js';
+import { formatTime } from './format.js';
 import { toneOf } from './tones.js';
 
 export function badge(state: string, label: string = state): SafeHtml {
@@ -81,4 +82,9 @@ export function jsonBlock(value: unknown): SafeHtml {
 
 export function mono(text: string, title?: string): SafeHtml {
   return html`<code${title ? html` title="${title}"` : ''}>${text}</code>`;
+}
+
+/** A stored UTC time for a table cell: kept on one line, machine-readable in `datetime`. */
+export function when(iso: string | null | undefined): SafeHtml {
+  return iso ? html`<time class="nowrap" datetime="${iso}">${formatTime(iso)}</time>` : html`<span class="muted">—</span>`;
 }

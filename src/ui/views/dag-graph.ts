@@ -86,7 +86,7 @@ export function dagGraph(tasks: readonly GraphTask[], shape?: DagShape, hrefFor?
     const tone = TONES[toneOf(t.state)];
     const x = left(p);
     const y = top(p);
-    const detail = `${t.state.replaceAll('_', ' ')} · ${formatDuration(t.durationMs)}${t.tryNumber > 1 || t.maxTries > 1 ? ` · try ${t.tryNumber}/${t.maxTries}` : ''}`;
+    const detail = `${t.state.replaceAll('_', ' ')} · ${formatDuration(t.durationMs)}${t.tryNumber > 1 ? ` · try ${t.tryNumber}/${t.maxTries}` : ''}`;
     const box = html`<g><title>${t.id}: ${detail}</title>
       <rect x="${x}" y="${y}" width="${NODE.width}" height="${NODE.height}" rx="7" fill="${tone.fill}" stroke="${tone.stroke}" stroke-width="1.5"/>
       <text class="task-name" x="${x + 10}" y="${y + 22}" fill="${tone.text}">${truncate(t.id, 22)}</text>

@@ -60,6 +60,7 @@ pre.json{background:#f8fafc;color:#1e293b;border:1px solid #e2e8f0;max-height:26
 .badge{display:inline-block;padding:1px 8px;border-radius:999px;font-size:12px;font-weight:600;border:1px solid;white-space:nowrap;line-height:18px}
 ${toneCss}
 .muted{color:#64748b}
+.nowrap{white-space:nowrap}
 .error{color:#b91c1c}
 .kv{display:grid;grid-template-columns:max-content 1fr;gap:4px 18px;margin:0;font-size:13px}
 .kv dt{color:#64748b}.kv dd{margin:0;word-break:break-word}

@@ -1,0 +1,73 @@
+/**
+ * mldeploy as a library: the ML core (models, preprocessing, metrics, the model file) without the database, HTTP or
+ * CLI. Everything here takes numbers or plain records in and gives numbers or plain JSON out.
+ */
+export type {
+  BinaryClassifier,
+  BinaryScorer,
+  CategoricalFeaturesAware,
+  EstimatorJSON,
+  FeatureSpec,
+  FeatureType,
+  Frame,
+  Matrix,
+} from './ml/types.js';
+export { isCategoricalFeaturesAware } from './ml/types.js';
+export { toFrame, takeRows } from './ml/frame.js';
+export { createRng, shuffleInPlace, type Rng } from './ml/random.js';
+
+export {
+  LogisticRegression,
+  type ClassWeight,
+  type LogisticRegressionJSON,
+  type LogisticRegressionOptions,
+  type LogisticSolver,
+} from './ml/logistic.js';
+export { HistGradientBoostingClassifier } from './ml/hgb/index.js';
+export type { HgbOptions } from './ml/hgb/index.js';
+
+export {
+  accuracy,
+  bestF1Threshold,
+  confusionMatrix,
+  evaluateBinary,
+  f1,
+  logLoss,
+  normalQuantile,
+  precision,
+  recall,
+  rocAuc,
+  rocAucConfidenceInterval,
+  rocCurve,
+  type AucConfidenceInterval,
+  type BinaryEvaluation,
+  type ConfusionMatrix,
+  type F1Threshold,
+  type RocCurve,
+} from './ml/metrics.js';
+export {
+  featurePermutationImportance,
+  permutationImportance,
+  type ImportanceMetric,
+  type PermutationImportance,
+  type PermutationImportanceOptions,
+} from './ml/importance.js';
+
+export { TabularPreprocessor, type Encoding, type PreprocessingJSON, type TabularColumns } from './ml/preprocessing.js';
+export {
+  fitTabularModel,
+  TabularModel,
+  type EncodedLayout,
+  type FitTabularModelOptions,
+  type ModelSignature,
+  type Predictions,
+} from './ml/tabular-model.js';
+export {
+  ESTIMATOR_KINDS,
+  MODEL_FORMAT,
+  MODEL_FORMAT_VERSION,
+  ModelFormatError,
+  parseModelFile,
+  type ModelFile,
+} from './ml/model-format.js';
+export { JsonShapeError } from './ml/json-check.js';

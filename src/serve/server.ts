@@ -1,0 +1,73 @@
+/**
+ * One API server process from configuration: opens the store, artifacts and registry (openContext), serves
+ * NAME@production from the registry, listens, and on close drains in-flight requests and queued predictions before
+ * releasing the database.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+import { openContext } from '../context.js';
+import { createLogger, type Logger } from '../logger.js';
+import { buildApp, type AppOptions, type AppPlugin } from './app.js';
+import { loadApiKeys } from './auth.js';
+import { RegistryModelSource } from './registry-source.js';
+
+/** Tuning passed through to buildApp (batch limits, poll interval, prediction log, unknown-field policy). */
+export type AppTuning = Omit<AppOptions, 'store' | 'modelSource' | 'config' | 'logger' | 'apiKeys' | 'plugins'>;
+
+export interface ServerOptions {
+  config: Config;
+  logger?: Logger;
+  /** Default: loadApiKeys(process.env), i.e. MLDEPLOY_API_KEYS and MLDEPLOY_API_KEYS_FILE. */
+  apiKeys?: string[];
+  /** Extra routes (the dashboard): mounted behind the same API-key check. */
+  plugins?: AppPlugin[];
+  app?: AppTuning;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  /** e.g. http://127.0.0.1:8086 */
+  url: string;
+  /** Stops taking requests, finishes in-flight ones, commits queued predictions, closes the database. */
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const apiKeys = options.apiKeys ?? loadApiKeys();
+  const context = await openContext(config, logger);
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({
+      ...options.app,
+      store: context.store,
+      modelSource: new RegistryModelSource({ registry: context.registry, artifacts: context.artifacts }),
+      config,
+      logger,
+      apiKeys,
+      plugins: options.plugins,
+    });
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await context.close();
+    throw error;
+  }
+  if (apiKeys.length === 0 && !LOOPBACK.has(config.host)) {
+    logger.warn(`listening on ${config.host} with no API keys: anyone who can reach it can predict and read models (set MLDEPLOY_API_KEYS)`);
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    url: `http://${host}:${port}`,
+    close() {
+      closing ??= app.close().finally(() => context.close());
+      return closing;
+    },
+  };
+}

@@ -20,6 +20,9 @@ const dist = fileURLToPath(new URL('../dist/serve/cluster.js', import.meta.url))
 const built = existsSync(dist);
 if (!built && process.env.CI === 'true') throw new Error(`${dist} is missing: run npm run build first`);
 
+/** What the server processes printed, shown when a wait times out. */
+let output = '';
+
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -28,12 +31,12 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
+async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe().catch(() => undefined);
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}; the server said:\n${output}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -43,7 +46,6 @@ describe.skipIf(!built)('serve with workers', () => {
   let dir: string;
   let primary: ChildProcess;
   let base: string;
-  let output = '';
 
   beforeAll(async () => {
     store = await freshStore(backends[0]);
@@ -94,7 +96,10 @@ describe.skipIf(!built)('serve with workers', () => {
   };
 
   it('shares one port between two workers and replaces a killed one', async () => {
-    const first = await until(async () => ((await pidsSeen(6)).size === 2 ? pidsSeen(6) : undefined), 'two workers answer');
+    const first = await until(
+      async () => ((await pidsSeen(6)).size === 2 ? pidsSeen(6) : undefined),
+      'two workers answer',
+    );
     expect(first.has(primary.pid!)).toBe(false);
     const [victim] = first;
     process.kill(victim, 'SIGKILL');

@@ -2,7 +2,7 @@
 import { html } from '../html.js';
 import type { DatasetsView } from '../queries/datasets.js';
 import { badge, card, link, mono, table, when } from '../views/components.js';
-import { formatNumber, formatTime, shortId, truncate } from '../views/format.js';
+import { formatNumber, shortId, truncate } from '../views/format.js';
 import { page } from '../views/layout.js';
 import { apiHref } from '../views/urls.js';
 

@@ -71,7 +71,7 @@ export function metricOverRunsChart(metric: string, values: MetricAcrossRuns[]):
     xLabel: 'run, in start order',
     yLabel: metric,
     xDomain: [values.length > 1 ? 1 : 0, Math.max(values.length, 2)],
-    xTicks: values.map((v, i) => ({ value: i + 1, label: String(i + 1) })),
+    xTicks: values.map((_, i) => ({ value: i + 1, label: String(i + 1) })),
     series,
   });
 }

@@ -4,7 +4,7 @@ import type { DagRunSummary } from '../queries/dag-runs.js';
 import type { ModelSummary } from '../queries/models.js';
 import type { PredictionStats } from '../queries/prediction-stats.js';
 import { badge, card, link, stat, table, when } from '../views/components.js';
-import { formatDuration, formatNumber, formatPercent, formatTime, shortId } from '../views/format.js';
+import { formatDuration, formatNumber, formatPercent, shortId } from '../views/format.js';
 import { page } from '../views/layout.js';
 import { uiHref } from '../views/urls.js';
 import { trafficCharts } from './traffic.js';

@@ -80,6 +80,16 @@ def model_case():
         "leavesPerTree": [p[0].get_n_leaf_nodes() for p in model._predictors],
         "testProba": proba.tolist(),
         "testAuc": float(roc_auc_score(y[cut:], proba)),
+        # Other hyperparameters: an odd number of bins (64 + missing), fewer leaves, a depth limit, L2, class weights.
+        "variant": {
+            "params": {"maxIter": 30, "maxBins": 64, "maxLeafNodes": 15, "maxDepth": 5, "l2Regularization": 1.0,
+                       "minSamplesLeaf": 10, "learningRate": 0.2, "classWeight": "balanced", "earlyStopping": False,
+                       "categoricalFeatures": [6]},
+            "testProba": HistGradientBoostingClassifier(
+                max_iter=30, max_bins=64, max_leaf_nodes=15, max_depth=5, l2_regularization=1.0, min_samples_leaf=10,
+                learning_rate=0.2, class_weight="balanced", early_stopping=False, categorical_features=[6],
+            ).fit(X[:cut], y[:cut]).predict_proba(X[cut:])[:, 1].tolist(),
+        },
     }
 
 

@@ -26,8 +26,8 @@ function leaves(tree: HgbTreeJSON): number {
 }
 
 describe('binning matches scikit-learn _BinMapper', () => {
-  const { cases } = fixture('binning.json');
-  it.each(cases.map((c: any) => [c.name, c]))('%s: same thresholds bit for bit, same bins', (_name, c: any) => {
+  const cases: any[] = fixture('binning.json').cases;
+  it.each(cases.map((c) => [c.name, c] as [string, any]))('%s: same thresholds bit for bit, same bins', (_name, c) => {
     const values = Float64Array.from(c.values, (v: number | null) => (v === null ? NaN : v));
     const thresholds = findThresholds(values.filter((v) => !Number.isNaN(v)), c.maxBins);
     expect(Array.from(thresholds)).toEqual(c.thresholds);
@@ -60,6 +60,13 @@ describe('same model as scikit-learn on the same data (early stopping off)', () 
     const maxDiff = Math.max(...Array.from(proba, (p, i) => Math.abs(p - ref.testProba[i])));
     expect(maxDiff).toBeLessThan(1e-9);
     expect(Math.abs(rocAuc(ref.testY, proba) - ref.testAuc)).toBeLessThan(0.005);
+  });
+
+  it('matches with other hyperparameters too (odd bin count, depth limit, L2, balanced classes)', () => {
+    const variant = new HistGradientBoostingClassifier({ ...ref.variant.params, nThreads: 1 }).fit(nanRows(ref.trainX), ref.trainY);
+    const proba = variant.predictProba(nanRows(ref.testX));
+    const maxDiff = Math.max(...Array.from(proba, (p, i) => Math.abs(p - ref.variant.testProba[i])));
+    expect(maxDiff).toBeLessThan(1e-9);
   });
 
   it('uses native categorical splits on the categorical column', () => {
@@ -272,7 +279,7 @@ describe('threads', () => {
   const y = Float64Array.from({ length: n }, (_, i) => (X.columns[0][i] + X.columns[1][i] * X.columns[2][i] > 0.7 ? 1 : 0));
 
   it('fits with worker threads (compiled worker from dist/)', () => {
-    const exec = createExecutor(2, n, 10, 256, y, null, 0);
+    const exec = createExecutor(2, n, 10, 256, y, null, 0, 31, { l2Regularization: 0, minSamplesLeaf: 20 });
     try {
       expect(exec).toBeInstanceOf(ThreadedExecutor);
     } finally {

@@ -64,6 +64,9 @@ describe.each(backends)('hot swap on $name', (backend) => {
 
     expect(answers.filter((a) => a.status !== 200)).toEqual([]);
     expect([...seen].sort()).toEqual([1, 2, 3]);
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toContain('mldeploy_model_swaps_total{model="clients_model"} 2\n');
+    expect(metrics.match(/^mldeploy_served_model_info\{.*$/gm)).toEqual(['mldeploy_served_model_info{model="clients_model",version="3"} 1']);
     const flat = answers.flatMap((a) => [a.body].flat());
     const stored = new Map(
       (await store.db.selectFrom('predictions').select(['id', 'model_version', 'probability', 'row_id']).execute()).map((r) => [r.id, r]),

@@ -1,6 +1,6 @@
 /** The Prometheus exposition: counters, gauges and cumulative histograms, with escaped labels and help. */
 import { describe, expect, it } from 'vitest';
-import { MetricsRegistry } from '../src/serve/metrics.js';
+import { MetricsRegistry, renderSnapshots } from '../src/serve/metrics.js';
 
 describe('Prometheus metrics', () => {
   it('renders counters, gauges and histograms in the text format', () => {
@@ -51,5 +51,23 @@ describe('Prometheus metrics', () => {
     expect(() => registry.counter({ name: 'c_total', help: 'again' })).toThrow(/already registered/);
     expect(() => registry.gauge({ name: 'bad-name', help: 'x' })).toThrow(/Invalid metric name/);
     expect(() => registry.histogram({ name: 'h', help: 'x', labelNames: ['le'], buckets: [1] })).toThrow(/le/);
+  });
+
+  it('merges the registries of several processes: counters and histograms add up, gauges add up or take the max', () => {
+    const worker = (requests: number, queued: number, seconds: number[]) => {
+      const registry = new MetricsRegistry();
+      registry.counter({ name: 'requests_total', help: 'r', labelNames: ['route'] }).inc({ route: '/p' }, requests);
+      registry.gauge({ name: 'queued', help: 'q' }).set(undefined, queued);
+      registry.gauge({ name: 'info', help: 'i', labelNames: ['version'], aggregate: 'max' }).set({ version: 2 }, 1);
+      const latency = registry.histogram({ name: 'latency_seconds', help: 'l', buckets: [0.01, 0.1] });
+      for (const s of seconds) latency.observe(undefined, s);
+      return registry.snapshot();
+    };
+    const text = renderSnapshots([worker(3, 1, [0.005, 0.5]), worker(4, 2, [0.05])]);
+    expect(text).toContain('requests_total{route="/p"} 7\n');
+    expect(text).toContain('queued 3\n');
+    expect(text).toContain('info{version="2"} 1\n');
+    expect(text).toContain('latency_seconds_bucket{le="0.01"} 1\nlatency_seconds_bucket{le="0.1"} 2\nlatency_seconds_bucket{le="+Inf"} 3\n');
+    expect(text).toContain('latency_seconds_count 3\n');
   });
 });

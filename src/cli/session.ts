@@ -3,9 +3,15 @@ import { loadConfig } from '../config.js';
 import { openContext, type AppContext } from '../context.js';
 import { humanLogger, progressBar } from './output.js';
 
-export async function withContext<T>(work: (app: AppContext) => Promise<T>): Promise<T> {
+/** The services with human log lines and progress bars, for a command that runs until stopped. */
+export async function openCliContext(): Promise<AppContext> {
   const app = await openContext(loadConfig(), humanLogger());
   app.progress = progressBar;
+  return app;
+}
+
+export async function withContext<T>(work: (app: AppContext) => Promise<T>): Promise<T> {
+  const app = await openCliContext();
   try {
     return await work(app);
   } finally {

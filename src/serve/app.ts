@@ -3,13 +3,14 @@
  * parts of mldeploy add routes as Fastify plugins (`plugins` option, or `app.register` before `ready`); the auth
  * hook is installed first on the root instance, so their routes need a key too.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { fastify, LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Store } from '../db/index.js';
 import { createLogger, type Logger } from '../logger.js';
 import { ApiKeys, isPublicRoute, presentedKey } from './auth.js';
+import type { MetricsGatherer } from './cluster-metrics.js';
 import { ServeError, validationError, type FieldError } from './errors.js';
+import { timeOrderedUuid } from './ids.js';
 import { registerDocs, registerDocsUi } from './openapi.js';
 import { PredictionLog, type PredictionLogOptions } from './prediction-log.js';
 import { registerFeedbackRoute } from './routes/feedback.js';
@@ -17,6 +18,7 @@ import { registerPredictRoutes } from './routes/predict.js';
 import { registerStatusRoutes } from './routes/status.js';
 import { createServeMetrics, type ServeMetrics } from './serve-metrics.js';
 import { ServedModels } from './served-models.js';
+import { startSqliteCheckpointer, type SqliteCheckpointer } from './sqlite-checkpointer.js';
 import type { UnknownFieldPolicy } from './row-contract.js';
 import type { ModelSource } from './types.js';
 
@@ -48,7 +50,14 @@ export interface AppOptions {
   predictionLog?: Omit<PredictionLogOptions, 'logger' | 'onWrite'>;
   /** One log line per request (Fastify's request logging); default true. */
   logRequests?: boolean;
+  /**
+   * SQLite only: checkpoint the WAL from a worker thread every this many ms instead of inside a commit on the event
+   * loop (see sqlite-checkpointer.ts); default 200, false to leave SQLite's automatic checkpoints on.
+   */
+  sqliteCheckpointIntervalMs?: number | false;
   plugins?: AppPlugin[];
+  /** With several server processes: gathers every process's metrics for /metrics (set by serve()). */
+  clusterMetrics?: MetricsGatherer;
 }
 
 /** What the app shares with plugins, as `app.mldeploy`. */
@@ -61,6 +70,7 @@ export interface ServeContext {
   authEnabled: boolean;
   /** Every route registered on the app (plugins' included), e.g. for an index page or an audit. */
   routes: Array<{ method: string; url: string }>;
+  clusterMetrics?: MetricsGatherer;
 }
 
 declare module 'fastify' {
@@ -71,10 +81,10 @@ declare module 'fastify' {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
-/** A caller's x-request-id when it is sane (it is stored with predictions), else a fresh UUID. */
+/** A caller's x-request-id when it is sane (it is stored with predictions), else a fresh time-ordered UUID. */
 function requestId(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : timeOrderedUuid();
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -109,9 +119,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     contract: { unknownFields: options.unknownFields },
     logger,
     onChange: (name, previous, next) => {
-      if (previous) metrics.modelInfo.remove({ model: name, version: previous.version });
+      if (previous) {
+        metrics.modelInfo.remove({ model: name, version: previous.version });
+        metrics.modelSwaps.inc({ model: name });
+      }
       if (next) metrics.modelInfo.set({ model: name, version: next.version }, 1);
-      metrics.modelSwaps.inc({ model: name });
     },
   });
   metrics.registry.onCollect(() => metrics.logQueuedRows.set(undefined, predictionLog.queuedRows));
@@ -124,6 +136,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     maxBatchRows,
     authEnabled: apiKeys.enabled,
     routes: [],
+    clusterMetrics: options.clusterMetrics,
   };
   app.decorate('mldeploy', context);
   app.addHook('onRoute', (route) => {
@@ -177,14 +190,23 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await registerDocsUi(app, models);
   for (const { plugin, options: pluginOptions } of options.plugins ?? []) await app.register(plugin, pluginOptions ?? {});
 
+  let checkpointer: SqliteCheckpointer | undefined;
   app.addHook('onReady', async () => {
     await models.refresh();
     models.start();
+    const interval = options.sqliteCheckpointIntervalMs ?? 200;
+    if (options.store.dialect === 'sqlite' && interval !== false) {
+      checkpointer = await startSqliteCheckpointer(options.store.db, { intervalMs: interval, logger }).catch((error) => {
+        logger.warn({ err: error }, 'SQLite checkpoints stay in the commits: the checkpoint thread did not start');
+        return undefined;
+      });
+    }
   });
   // Runs after the server stopped taking requests and in-flight ones finished: drain what is still queued.
   app.addHook('onClose', async () => {
     await models.stop();
     await predictionLog.close();
+    await checkpointer?.stop();
   });
   if (!apiKeys.enabled) logger.debug('no API keys configured: the API is open');
   return app;

@@ -10,11 +10,16 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
+import { dialectOf } from '../db/index.js';
 import { createLogger, type Logger } from '../logger.js';
+import { relayMetrics, WorkerMetricsChannel } from './cluster-metrics.js';
 import { startServer, type RunningServer, type ServerOptions } from './server.js';
 
 export interface ServeOptions extends ServerOptions {
-  /** Server processes; default one per core. 1 runs the server in this process without a primary. */
+  /**
+   * Server processes; default one per core, but one with SQLite (a single writer: more processes only queue on its
+   * write lock, blocking their event loops). 1 runs the server in this process without a primary.
+   */
   workers?: number;
   /** How long a draining process may take before it is stopped anyway; default 15 s. */
   shutdownTimeoutMs?: number;
@@ -31,7 +36,7 @@ type WorkerMessage = { type: 'listening'; url: string } | { type: 'start_failed'
  * a worker process exits when drained. Rejects when the server cannot start.
  */
 export async function serve(options: ServeOptions): Promise<void> {
-  const workers = options.workers ?? availableParallelism();
+  const workers = options.workers ?? (dialectOf(options.config.databaseUrl) === 'sqlite' ? 1 : availableParallelism());
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers must be a whole number from 1, got ${workers}`);
   const logger = options.logger ?? createLogger(options.config.logLevel);
   if (workers === 1) return runSingle({ ...options, logger });
@@ -48,8 +53,10 @@ async function runSingle(options: ServeOptions & { logger: Logger }): Promise<vo
 
 async function runWorker(options: ServeOptions & { logger: Logger }): Promise<void> {
   let server: RunningServer;
+  const metrics = new WorkerMetricsChannel();
   try {
-    server = await startServer(options);
+    server = await startServer({ ...options, app: { ...options.app, clusterMetrics: metrics } });
+    metrics.attach(server.app.mldeploy.metrics.registry);
   } catch (error) {
     send({ type: 'start_failed', message: error instanceof Error ? error.message : String(error) });
     options.logger.error({ err: error }, 'worker could not start');
@@ -159,6 +166,7 @@ function runPrimary(count: number, options: ServeOptions & { logger: Logger }): 
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
 
+    relayMetrics(cluster);
     for (let i = 0; i < count; i++) fork();
   });
 }

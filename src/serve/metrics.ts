@@ -1,14 +1,30 @@
 /**
  * A small Prometheus registry: counters, gauges and histograms with labels, rendered in the text exposition format
  * (version 0.0.4). Label sets are kept in a map keyed by their values, so a series costs one lookup to update.
+ * A registry's state can be taken as plain data (snapshot) and several snapshots rendered as one, which is how the
+ * worker processes of `serve --workers N` answer /metrics for the whole server.
  */
 
 export type Labels = Record<string, string | number>;
+type LabelValues<L extends string> = Partial<Record<L, string | number>>;
 
 interface MetricOptions<L extends string> {
   name: string;
   help: string;
   labelNames?: readonly L[];
+}
+
+/** How a gauge combines across processes: 'sum' (queue depth, memory) or 'max' (an info gauge that is 1). */
+export type GaugeAggregation = 'sum' | 'max';
+
+/** One metric as plain, mergeable data; `labels` is the rendered label set, e.g. `model="m",version="2"`. */
+export interface MetricSnapshot {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge' | 'histogram';
+  aggregate: GaugeAggregation;
+  buckets?: number[];
+  series: Array<{ labels: string; value: number } | { labels: string; counts: number[]; sum: number; count: number }>;
 }
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -28,7 +44,7 @@ function formatNumber(value: number): string {
   return String(value);
 }
 
-abstract class Metric<L extends string, S> {
+abstract class Metric<L extends string, S extends object> {
   readonly name: string;
   readonly help: string;
   readonly labelNames: readonly L[];
@@ -44,12 +60,11 @@ abstract class Metric<L extends string, S> {
     this.labelNames = options.labelNames ?? [];
   }
 
-  abstract readonly type: 'counter' | 'gauge' | 'histogram';
+  abstract readonly type: MetricSnapshot['type'];
   protected abstract initial(): S;
-  protected abstract sampleLines(labels: string, state: S): string[];
 
   /** Forgets one label set (e.g. the info series of a model version no longer served). */
-  remove(labels: Partial<Record<L, string | number>>): void {
+  remove(labels: LabelValues<L>): void {
     this.series.delete(this.key(labels));
   }
 
@@ -57,13 +72,19 @@ abstract class Metric<L extends string, S> {
     this.series.clear();
   }
 
-  render(): string {
-    const lines = [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.type}`];
-    for (const { labels, state } of this.series.values()) lines.push(...this.sampleLines(labels, state));
-    return lines.join('\n');
+  snapshot(): MetricSnapshot {
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      aggregate: 'sum',
+      series: [...this.series.values()].map(
+        ({ labels, state }) => ({ labels, ...structuredClone(state) }) as unknown as MetricSnapshot['series'][number],
+      ),
+    };
   }
 
-  protected state(labels: Partial<Record<L, string | number>> | undefined): S {
+  protected state(labels: LabelValues<L> | undefined): S {
     const key = this.key(labels ?? {});
     let entry = this.series.get(key);
     if (!entry) {
@@ -73,23 +94,19 @@ abstract class Metric<L extends string, S> {
     return entry.state;
   }
 
-  private key(labels: Partial<Record<L, string | number>>): string {
+  private key(labels: LabelValues<L>): string {
     return this.labelNames.map((name) => String(labels[name] ?? '')).join('\u0000');
   }
 
-  private formatLabels(labels: Partial<Record<L, string | number>>): string {
+  private formatLabels(labels: LabelValues<L>): string {
     return this.labelNames.map((name) => `${name}="${escapeLabelValue(String(labels[name] ?? ''))}"`).join(',');
   }
-}
-
-function sample(name: string, labels: string, value: number): string {
-  return labels ? `${name}{${labels}} ${formatNumber(value)}` : `${name} ${formatNumber(value)}`;
 }
 
 export class Counter<L extends string = string> extends Metric<L, { value: number }> {
   readonly type = 'counter';
 
-  inc(labels?: Partial<Record<L, string | number>>, by = 1): void {
+  inc(labels?: LabelValues<L>, by = 1): void {
     if (by < 0) throw new Error(`Counter ${this.name} cannot decrease`);
     this.state(labels).value += by;
   }
@@ -97,29 +114,32 @@ export class Counter<L extends string = string> extends Metric<L, { value: numbe
   protected initial(): { value: number } {
     return { value: 0 };
   }
-
-  protected sampleLines(labels: string, state: { value: number }): string[] {
-    return [sample(this.name, labels, state.value)];
-  }
 }
 
 export class Gauge<L extends string = string> extends Metric<L, { value: number }> {
   readonly type = 'gauge';
+  readonly aggregate: GaugeAggregation;
 
-  set(labels: Partial<Record<L, string | number>> | undefined, value: number): void {
+  constructor(options: MetricOptions<L> & { aggregate?: GaugeAggregation }) {
+    super(options);
+    this.aggregate = options.aggregate ?? 'sum';
+  }
+
+  set(labels: LabelValues<L> | undefined, value: number): void {
     this.state(labels).value = value;
+  }
+
+  override snapshot(): MetricSnapshot {
+    return { ...super.snapshot(), aggregate: this.aggregate };
   }
 
   protected initial(): { value: number } {
     return { value: 0 };
   }
-
-  protected sampleLines(labels: string, state: { value: number }): string[] {
-    return [sample(this.name, labels, state.value)];
-  }
 }
 
 interface HistogramState {
+  /** Per bucket (not cumulative), plus one for values above the last bound. */
   counts: number[];
   sum: number;
   count: number;
@@ -135,9 +155,8 @@ export class Histogram<L extends string = string> extends Metric<L, HistogramSta
     this.buckets = [...options.buckets].sort((a, b) => a - b);
   }
 
-  observe(labels: Partial<Record<L, string | number>> | undefined, value: number): void {
+  observe(labels: LabelValues<L> | undefined, value: number): void {
     const state = this.state(labels);
-    // Per-bucket counts (not cumulative) here; render() accumulates.
     let i = 0;
     while (i < this.buckets.length && value > this.buckets[i]) i++;
     state.counts[i]++;
@@ -145,22 +164,12 @@ export class Histogram<L extends string = string> extends Metric<L, HistogramSta
     state.count++;
   }
 
-  protected initial(): HistogramState {
-    return { counts: new Array<number>(this.buckets.length + 1).fill(0), sum: 0, count: 0 };
+  override snapshot(): MetricSnapshot {
+    return { ...super.snapshot(), buckets: [...this.buckets] };
   }
 
-  protected sampleLines(labels: string, state: HistogramState): string[] {
-    const prefix = labels ? `${labels},` : '';
-    const lines: string[] = [];
-    let cumulative = 0;
-    this.buckets.forEach((bound, i) => {
-      cumulative += state.counts[i];
-      lines.push(`${this.name}_bucket{${prefix}le="${formatNumber(bound)}"} ${cumulative}`);
-    });
-    lines.push(`${this.name}_bucket{${prefix}le="+Inf"} ${state.count}`);
-    lines.push(sample(`${this.name}_sum`, labels, state.sum));
-    lines.push(sample(`${this.name}_count`, labels, state.count));
-    return lines;
+  protected initial(): HistogramState {
+    return { counts: new Array<number>(this.buckets.length + 1).fill(0), sum: 0, count: 0 };
   }
 }
 
@@ -175,7 +184,7 @@ export class MetricsRegistry {
     return this.add(new Counter<L>(options));
   }
 
-  gauge<L extends string>(options: MetricOptions<L>): Gauge<L> {
+  gauge<L extends string>(options: MetricOptions<L> & { aggregate?: GaugeAggregation }): Gauge<L> {
     return this.add(new Gauge<L>(options));
   }
 
@@ -183,14 +192,18 @@ export class MetricsRegistry {
     return this.add(new Histogram<L>(options));
   }
 
-  /** Runs before each render, to sample values that are read rather than counted (queue depth, memory). */
+  /** Runs before each snapshot, to sample values that are read rather than counted (queue depth, memory). */
   onCollect(collect: () => void): void {
     this.collectors.push(collect);
   }
 
-  render(): string {
+  snapshot(): MetricSnapshot[] {
     for (const collect of this.collectors) collect();
-    return [...this.metrics.values()].map((m) => m.render()).join('\n') + '\n';
+    return [...this.metrics.values()].map((m) => m.snapshot());
+  }
+
+  render(): string {
+    return renderSnapshots([this.snapshot()]);
   }
 
   private add<M extends AnyMetric>(metric: M): M {
@@ -198,4 +211,59 @@ export class MetricsRegistry {
     this.metrics.set(metric.name, metric);
     return metric;
   }
+}
+
+/**
+ * Renders the snapshots of one or more registries as one exposition: counters and histograms are added up series by
+ * series, gauges added up or maxed as each declares.
+ */
+export function renderSnapshots(registries: MetricSnapshot[][]): string {
+  const merged = new Map<string, MetricSnapshot>();
+  for (const registry of registries) {
+    for (const metric of registry) {
+      const into = merged.get(metric.name);
+      if (!into) merged.set(metric.name, structuredClone(metric));
+      else mergeSeries(into, metric);
+    }
+  }
+  const lines: string[] = [];
+  for (const metric of merged.values()) {
+    lines.push(`# HELP ${metric.name} ${escapeHelp(metric.help)}`, `# TYPE ${metric.name} ${metric.type}`);
+    for (const series of metric.series) lines.push(...sampleLines(metric, series));
+  }
+  return lines.join('\n') + '\n';
+}
+
+function mergeSeries(into: MetricSnapshot, from: MetricSnapshot): void {
+  for (const series of from.series) {
+    const target = into.series.find((s) => s.labels === series.labels);
+    if (!target) {
+      into.series.push(structuredClone(series));
+    } else if ('counts' in target && 'counts' in series) {
+      series.counts.forEach((c, i) => (target.counts[i] += c));
+      target.sum += series.sum;
+      target.count += series.count;
+    } else if ('value' in target && 'value' in series) {
+      target.value = into.aggregate === 'max' ? Math.max(target.value, series.value) : target.value + series.value;
+    }
+  }
+}
+
+function sample(name: string, labels: string, value: number): string {
+  return labels ? `${name}{${labels}} ${formatNumber(value)}` : `${name} ${formatNumber(value)}`;
+}
+
+function sampleLines(metric: MetricSnapshot, series: MetricSnapshot['series'][number]): string[] {
+  if ('value' in series) return [sample(metric.name, series.labels, series.value)];
+  const prefix = series.labels ? `${series.labels},` : '';
+  const lines: string[] = [];
+  let cumulative = 0;
+  (metric.buckets ?? []).forEach((bound, i) => {
+    cumulative += series.counts[i];
+    lines.push(`${metric.name}_bucket{${prefix}le="${formatNumber(bound)}"} ${cumulative}`);
+  });
+  lines.push(`${metric.name}_bucket{${prefix}le="+Inf"} ${series.count}`);
+  lines.push(sample(`${metric.name}_sum`, series.labels, series.sum));
+  lines.push(sample(`${metric.name}_count`, series.labels, series.count));
+  return lines;
 }

@@ -1,6 +1,7 @@
 /**
  * The prediction log with group commit: rows from concurrent requests are written together in one multi-row INSERT,
- * and each request waits for the commit that carries its rows before it answers. While one write is in flight the
+ * and each request waits for the commit that carries its rows before it answers. A write starts at the end of the
+ * event-loop turn in which rows arrived (every request already read joins it), and while one write is in flight the
  * next rows queue up, so the batch size follows the load: one row per write when idle, hundreds under load, with no
  * timer adding latency.
  *
@@ -9,7 +10,7 @@
  * arrive next, so it recovers by itself when the database comes back. A 503 never carries a prediction; a row whose
  * write was already sent when its request gave up may still be committed (it is then stored but was not answered).
  */
-import type { Insertable, Kysely } from 'kysely';
+import { CompiledQuery, type Insertable, type Kysely } from 'kysely';
 import type { Database, PredictionsTable } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 
@@ -44,6 +45,21 @@ interface Pending {
 
 /** Rows per INSERT statement: 10 bound values a row stays far below every backend's parameter limit. */
 const ROWS_PER_STATEMENT = 500;
+/** INSERT texts are kept for batches up to this many rows (larger ones are rare and amortise their compilation). */
+const CACHED_STATEMENT_ROWS = 128;
+/** The columns written, in the order of the bound values. */
+const COLUMNS = [
+  'id',
+  'request_id',
+  'created_at',
+  'model_name',
+  'model_version',
+  'row_id',
+  'inputs_json',
+  'probability',
+  'prediction',
+  'threshold',
+] as const satisfies ReadonlyArray<keyof PredictionRecord>;
 
 export class PredictionLog {
   private readonly maxBatchRows: number;
@@ -54,6 +70,7 @@ export class PredictionLog {
   private writing: Promise<void> | undefined;
   private closed = false;
   private lastError: { message: string; at: string } | undefined;
+  private readonly statements = new Map<number, string>();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -99,10 +116,14 @@ export class PredictionLog {
 
   private kick(): void {
     if (this.writing || this.queue.length === 0) return;
-    this.writing = this.writeLoop().finally(() => {
-      this.writing = undefined;
-      this.kick();
-    });
+    // Start the write after the current turn of the event loop, so every request already read joins it. This matters
+    // for SQLite, whose writes are synchronous: no request can arrive while one is in flight.
+    this.writing = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.writeLoop())
+      .finally(() => {
+        this.writing = undefined;
+        this.kick();
+      });
   }
 
   private async writeLoop(): Promise<void> {
@@ -148,14 +169,32 @@ export class PredictionLog {
 
   private async insert(records: PredictionRecord[]): Promise<void> {
     if (records.length <= ROWS_PER_STATEMENT) {
-      await this.db.insertInto('predictions').values(records).execute();
+      await this.db.executeQuery(this.insertStatement(records));
       return;
     }
     await this.db.transaction().execute(async (trx) => {
       for (let i = 0; i < records.length; i += ROWS_PER_STATEMENT) {
-        await trx.insertInto('predictions').values(records.slice(i, i + ROWS_PER_STATEMENT)).execute();
+        await trx.executeQuery(this.insertStatement(records.slice(i, i + ROWS_PER_STATEMENT)));
       }
     });
+  }
+
+  /**
+   * The INSERT for these rows. Kysely builds the SQL of an n-row insert anew each time (a cost per row comparable to
+   * the insert itself on SQLite); it is the same text for every n, so it is built once per n and bound to new values.
+   */
+  private insertStatement(records: PredictionRecord[]): CompiledQuery {
+    const rows = records.length;
+    let sqlText = this.statements.get(rows);
+    if (sqlText === undefined) {
+      const ordered = records.map((r) => Object.fromEntries(COLUMNS.map((c) => [c, r[c]])) as PredictionRecord);
+      sqlText = this.db.insertInto('predictions').values(ordered).compile().sql;
+      if (rows <= CACHED_STATEMENT_ROWS) this.statements.set(rows, sqlText);
+    }
+    const parameters = new Array<unknown>(rows * COLUMNS.length);
+    let k = 0;
+    for (const record of records) for (const column of COLUMNS) parameters[k++] = record[column] ?? null;
+    return CompiledQuery.raw(sqlText, parameters);
   }
 
   /** A request gave up waiting: drop its rows if they were not sent yet, and fail it. */

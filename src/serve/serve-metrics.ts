@@ -27,6 +27,7 @@ export function createServeMetrics() {
       name: 'mldeploy_served_model_info',
       help: 'The model version each name is served with (value 1).',
       labelNames: ['model', 'version'] as const,
+      aggregate: 'max',
     }),
     modelSwaps: registry.counter({
       name: 'mldeploy_model_swaps_total',
@@ -53,7 +54,7 @@ export function createServeMetrics() {
     }),
     residentMemory: registry.gauge({
       name: 'process_resident_memory_bytes',
-      help: 'Resident memory size in bytes.',
+      help: 'Resident memory size in bytes (of all server processes).',
     }),
   };
   registry.onCollect(() => metrics.residentMemory.set(undefined, process.memoryUsage.rss()));

@@ -4,7 +4,7 @@ import type { AppContext } from '../../context.js';
 import { DAG_IDS, buildDags, type TrainingConf } from '../../pipeline/dags.js';
 import { PipelineRunner, createExecutor, startWorker, setSchedule, listSchedules, removeSchedule, startScheduler } from '../../pipeline/index.js';
 import { printTable } from '../output.js';
-import { withContext } from '../session.js';
+import { openCliContext, withContext } from '../session.js';
 
 export function createRunner(app: AppContext): PipelineRunner {
   return new PipelineRunner({
@@ -205,7 +205,7 @@ export function registerRunCommands(program: Command): void {
     .command('scheduler')
     .description('trigger scheduled workflows (several schedulers may run: each tick fires once)')
     .action(async () => {
-      const app = await openLongLived();
+      const app = await openCliContext();
       const runner = createRunner(app);
       const scheduler = startScheduler({ runner, store: app.store, logger: app.logger });
       onShutdown(async () => {
@@ -220,7 +220,7 @@ export function registerRunCommands(program: Command): void {
     .description('run workflow tasks from the Redis queue (MLDEPLOY_QUEUE_URL)')
     .option('--concurrency <n>', 'tasks at once', '1')
     .action(async (flags: { concurrency: string }) => {
-      const app = await openLongLived();
+      const app = await openCliContext();
       if (!app.config.queueUrl) throw new Error('worker needs MLDEPLOY_QUEUE_URL=redis://... (or --queue-url)');
       const worker = await startWorker({
         redisUrl: app.config.queueUrl,
@@ -235,13 +235,6 @@ export function registerRunCommands(program: Command): void {
         await app.close();
       });
     });
-}
-
-async function openLongLived(): Promise<AppContext> {
-  const { loadConfig } = await import('../../config.js');
-  const { openContext } = await import('../../context.js');
-  const { humanLogger } = await import('../output.js');
-  return openContext(loadConfig(), humanLogger());
 }
 
 export function onShutdown(stop: () => Promise<void>): void {

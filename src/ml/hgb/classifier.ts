@@ -84,7 +84,11 @@ export class HistGradientBoostingClassifier implements BinaryClassifier {
     const mapper = fitBinMapper(frame.columns, trainRows, isCategorical, knownCategories, p.maxBins, rng);
     const missingBin = p.maxBins;
     const baseline = baselineLogOdds(yTrain, wTrain);
-    const exec = createExecutor(p.nThreads, nTrain, nFeatures, p.maxBins + 1, yTrain, wTrain, baseline);
+    const maxLeaves = p.maxLeafNodes ?? Math.floor(nTrain / p.minSamplesLeaf) + 1;
+    const exec = createExecutor(p.nThreads, nTrain, nFeatures, p.maxBins + 1, yTrain, wTrain, baseline, maxLeaves, {
+      l2Regularization: p.l2Regularization,
+      minSamplesLeaf: p.minSamplesLeaf,
+    });
     try {
       const { X: binned, raw } = exec.buffers;
       const hasMissing = new Uint8Array(nFeatures);
@@ -92,6 +96,7 @@ export class HistGradientBoostingClassifier implements BinaryClassifier {
         binColumn(frame.columns[f], trainRows, nTrain, mapper.thresholds[f], isCategorical[f], missingBin, binned, f * nTrain);
         hasMissing[f] = binned.subarray(f * nTrain, (f + 1) * nTrain).includes(missingBin) ? 1 : 0;
       }
+      exec.prepare(mapper.nBinsNonMissing, hasMissing, Uint8Array.from(isCategorical, Number));
       const validation = split ? binnedValidation(frame, split.validation, labels, weight, mapper, baseline) : null;
       const monitor = earlyStopping ? new EarlyStoppingMonitor(p, yTrain, wTrain, raw, validation, rng) : null;
 
@@ -104,23 +109,16 @@ export class HistGradientBoostingClassifier implements BinaryClassifier {
           minSamplesLeaf: p.minSamplesLeaf,
           l2Regularization: p.l2Regularization,
           learningRate: p.learningRate,
-          split: {
-            nBins: p.maxBins + 1,
-            missingBin,
-            nBinsNonMissing: mapper.nBinsNonMissing,
-            hasMissing,
-            isCategorical: Uint8Array.from(isCategorical, Number),
-            l2Regularization: p.l2Regularization,
-            minSamplesLeaf: p.minSamplesLeaf,
-          },
         },
         mapper,
         importances,
       );
       const trees: HgbTreeJSON[] = [];
+      exec.gradients();
       for (let iteration = 0; iteration < p.maxIter; iteration++) {
-        exec.gradients();
         const tree = grower.grow();
+        exec.applyLeaves(tree.leaves);
+        if (iteration + 1 < p.maxIter) exec.gradients();
         trees.push(tree.json);
         if (validation) addBinnedPredictions(tree.binned, validation.X, validation.nRows, missingBin, validation.raw);
         if (monitor?.update()) break;

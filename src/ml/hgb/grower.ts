@@ -2,13 +2,12 @@
  * Grows one tree, best-first like scikit-learn's TreeGrower: the splittable leaf with the largest gain is split next,
  * until no leaf can be split or maxLeafNodes is reached. The smaller child's histograms are built from its rows and the
  * larger child's are the parent's minus the smaller's (written over the parent's). Leaves below 2 x minSamplesLeaf rows
- * or at maxDepth are not split. Leaf values are shrunk by the learning rate and added to the training raw scores.
+ * or at maxDepth are not split. Leaf values are shrunk by the learning rate; the caller adds them to the raw scores.
  */
 import type { BinMapper } from './binning.js';
-import { subtractHistograms } from './histogram.js';
-import type { Executor } from './parallel.js';
+import type { Executor, LeafRange } from './parallel.js';
 import type { HgbTreeJSON } from './predictor.js';
-import { findBestSplit, MIN_HESSIAN_TO_SPLIT, nodeValue, type SplitContext, type SplitInfo } from './splitter.js';
+import { CANDIDATE_SIZE, MIN_HESSIAN_TO_SPLIT, nodeValue, pickBestSplit, type SplitInfo } from './splitter.js';
 
 export interface GrowerConfig {
   maxLeafNodes: number | null;
@@ -16,13 +15,14 @@ export interface GrowerConfig {
   minSamplesLeaf: number;
   l2Regularization: number;
   learningRate: number;
-  split: SplitContext;
 }
 
 /** A grown tree in two forms: raw thresholds for prediction and the model file, bins for the validation rows. */
 export interface GrownTree {
   json: HgbTreeJSON;
   binned: BinnedTree;
+  /** The leaves' rows in the executor's partition, with their values. */
+  leaves: LeafRange[];
 }
 
 /** Tree over binned data (preorder; leaves have feature -1). */
@@ -63,16 +63,16 @@ export class TreeGrower {
     this.scratch = new Uint32Array(exec.buffers.nRows);
   }
 
-  /** Grows a tree on the current gradients and adds its leaf values to the raw scores. */
+  /** Grows a tree on the current gradients. */
   grow(): GrownTree {
     const { exec, config } = this;
-    const { nRows, g, h, partition } = exec.buffers;
+    const { nRows, gh, partition } = exec.buffers;
     for (let i = 0; i < nRows; i++) partition[i] = i;
     let sumGrad = 0;
     let sumHess = 0;
     for (let i = 0; i < nRows; i++) {
-      sumGrad += g[i];
-      sumHess += h[i];
+      sumGrad += gh[2 * i];
+      sumHess += gh[2 * i + 1];
     }
     const root = newNode(0, nRows, sumGrad, sumHess, 0, 0);
     const leaves: GrowNode[] = [];
@@ -83,8 +83,11 @@ export class TreeGrower {
       node.slot = -1;
       leaves.push(node);
     };
-    const evaluate = (node: GrowNode): void => {
-      node.split = findBestSplit(config.split, exec.slot(node.slot), node.count, node.sumGrad, node.sumHess, node.value);
+    const ctx = exec.work.ctx;
+    const rowSize = exec.buffers.nFeatures * CANDIDATE_SIZE;
+    /** Takes the best split of a scanned node from candidate row `row`. */
+    const decide = (node: GrowNode, row: number): void => {
+      node.split = pickBestSplit(ctx, exec.work.candidates, row * rowSize, node);
       if (node.split === null) finalize(node);
       else splittable.push(node);
     };
@@ -93,8 +96,8 @@ export class TreeGrower {
       finalize(root);
     } else {
       root.slot = exec.acquireSlot();
-      exec.rootHistograms(root.slot);
-      evaluate(root);
+      exec.root(root.slot, [root]);
+      decide(root, 0);
     }
 
     while (splittable.length > 0) {
@@ -107,7 +110,7 @@ export class TreeGrower {
       node.right = right;
       this.importances[split.feature] += split.gain + node.sumGrad * (nodeValue(node.sumGrad, node.sumHess, config.l2Regularization) - node.value);
       // A feature without missing values in training sends them to the larger child when predicting.
-      if (!config.split.hasMissing[split.feature]) split.missingLeft = left.count > right.count;
+      if (!ctx.hasMissing[split.feature]) split.missingLeft = left.count > right.count;
 
       const nLeaves = leaves.length + splittable.length + 2;
       if (config.maxLeafNodes !== null && nLeaves === config.maxLeafNodes) {
@@ -131,59 +134,45 @@ export class TreeGrower {
       }
       const [small, large] = left.count < right.count ? [left, right] : [right, left];
       small.slot = exec.acquireSlot();
-      exec.nodeHistograms(small.slot, small.start, small.count);
-      large.slot = node.slot;
-      const parentHist = exec.slot(node.slot);
-      subtractHistograms(parentHist, exec.slot(small.slot), parentHist, parentHist.length);
-      node.slot = -1;
-      if (!left.isLeaf) evaluate(left);
-      else exec.releaseSlot(swapOutSlot(left));
-      if (!right.isLeaf) evaluate(right);
-      else exec.releaseSlot(swapOutSlot(right));
+      large.slot = swapOutSlot(node);
+      const toScan = [left, right].filter((child) => !child.isLeaf);
+      exec.children(small.slot, small.start, small.count, large.slot, toScan);
+      toScan.forEach(decide);
+      // Leaves from the start needed no scan, only their histogram for the sibling's subtraction.
+      for (const child of [left, right]) if (!toScan.includes(child)) exec.releaseSlot(swapOutSlot(child));
     }
 
-    const { raw } = exec.buffers;
-    for (const leaf of leaves) {
-      leaf.value *= config.learningRate;
-      const v = leaf.value;
-      for (let i = leaf.start, end = leaf.start + leaf.count; i < end; i++) raw[partition[i]] += v;
-    }
-    return this.export(root);
+    for (const leaf of leaves) leaf.value *= config.learningRate;
+    return { ...this.export(root), leaves: leaves.map(({ start, count, value }) => ({ start, count, value })) };
   }
 
   /** Stable in-place partition of the node's rows: left rows first. Returns the number of left rows. */
   private partition(node: GrowNode, split: SplitInfo): number {
+    const ctx = this.exec.work.ctx;
+    if (split.leftBins === null) {
+      // Only a feature with missing values in training has rows in the missing bin.
+      const missingBin = split.missingLeft && ctx.hasMissing[split.feature] === 1 ? ctx.missingBin : -1;
+      return this.exec.work.partitionRows(split.feature, node.start, node.count, split.binIdx, missingBin);
+    }
     const { X, nRows, partition } = this.exec.buffers;
     const scratch = this.scratch;
     const column = split.feature * nRows;
-    const end = node.start + node.count;
+    const bits = split.leftBins;
+    const start = node.start;
     let nl = 0;
     let nr = 0;
-    if (split.leftBins !== null) {
-      const bits = split.leftBins;
-      for (let i = node.start; i < end; i++) {
-        const r = partition[i];
-        const b = X[column + r];
-        if ((bits[b >>> 5] & (1 << (b & 31))) !== 0) partition[node.start + nl++] = r;
-        else scratch[nr++] = r;
-      }
-    } else {
-      const threshold = split.binIdx;
-      const missingBin = this.config.split.missingBin;
-      const missingLeft = split.missingLeft && this.config.split.hasMissing[split.feature] === 1;
-      for (let i = node.start; i < end; i++) {
-        const r = partition[i];
-        const b = X[column + r];
-        if (b <= threshold || (missingLeft && b === missingBin)) partition[node.start + nl++] = r;
-        else scratch[nr++] = r;
-      }
+    for (let i = start, end = start + node.count; i < end; i++) {
+      const r = partition[i];
+      const b = X[column + r];
+      if (((bits[b >>> 5] >>> (b & 31)) & 1) === 1) partition[start + nl++] = r;
+      else scratch[nr++] = r;
     }
-    partition.set(scratch.subarray(0, nr), node.start + nl);
+    partition.set(scratch.subarray(0, nr), start + nl);
     return nl;
   }
 
   /** The tree in preorder (node, left subtree, right subtree), like scikit-learn's predictor arrays. */
-  private export(root: GrowNode): GrownTree {
+  private export(root: GrowNode): Omit<GrownTree, 'leaves'> {
     const order: GrowNode[] = [];
     const stack: GrowNode[] = [root];
     while (stack.length > 0) {

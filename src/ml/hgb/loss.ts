@@ -4,41 +4,56 @@
  * score (log-odds). These run over row ranges so that worker threads can share the work.
  */
 
-/** Writes weighted gradients and hessians of rows [start, end) into g and h (float32, as scikit-learn). */
+/** Writes the weighted gradient and hessian of rows [start, end) to gh[2i], gh[2i + 1] (float32, as scikit-learn). */
 export function gradientsAndHessians(
   y: Float64Array,
   raw: Float64Array,
   weight: Float64Array | null,
-  g: Float32Array,
-  h: Float32Array,
+  gh: Float32Array,
   start: number,
   end: number,
 ): void {
-  for (let i = start; i < end; i++) {
-    const r = raw[i];
-    const yi = y[i];
-    let grad: number;
-    let hess: number;
-    // exp of a non-positive number only, so nothing overflows.
-    if (r > 0) {
-      const e = Math.exp(-r);
-      const d = 1 + e;
-      grad = (1 - yi - yi * e) / d;
-      hess = e / (d * d);
-    } else {
-      const e = Math.exp(r);
-      const d = 1 + e;
-      grad = ((1 - yi) * e - yi) / d;
-      hess = e / (d * d);
-    }
-    if (weight !== null) {
-      const w = weight[i];
-      grad *= w;
-      hess *= w;
-    }
-    g[i] = grad;
-    h[i] = hess;
+  for (let i = start; i < end; i++) setGradient(i, y, raw, weight, gh);
+}
+
+/**
+ * Adds a tree's leaf values to the raw scores of the rows at partition positions [p0, p1). `leaves` holds
+ * (start, count, value) triples of partition ranges covering all rows. (Gradients are then recomputed row by row:
+ * reading labels and scores in partition order would scatter memory accesses.)
+ */
+export function applyLeaves(partition: Uint32Array, leaves: Float64Array, nLeaves: number, p0: number, p1: number, raw: Float64Array): void {
+  for (let l = 0; l < nLeaves; l++) {
+    const from = Math.max(leaves[3 * l], p0);
+    const to = Math.min(leaves[3 * l] + leaves[3 * l + 1], p1);
+    const v = leaves[3 * l + 2];
+    for (let i = from; i < to; i++) raw[partition[i]] += v;
   }
+}
+
+function setGradient(i: number, y: Float64Array, raw: Float64Array, weight: Float64Array | null, gh: Float32Array): void {
+  const r = raw[i];
+  const yi = y[i];
+  let grad: number;
+  let hess: number;
+  // exp of a non-positive number only, so nothing overflows.
+  if (r > 0) {
+    const e = Math.exp(-r);
+    const d = 1 + e;
+    grad = (1 - yi - yi * e) / d;
+    hess = e / (d * d);
+  } else {
+    const e = Math.exp(r);
+    const d = 1 + e;
+    grad = ((1 - yi) * e - yi) / d;
+    hess = e / (d * d);
+  }
+  if (weight !== null) {
+    const w = weight[i];
+    grad *= w;
+    hess *= w;
+  }
+  gh[2 * i] = grad;
+  gh[2 * i + 1] = hess;
 }
 
 /** Per-row loss log(1 + e^r) - y r, computed without overflow. */

@@ -1,17 +1,22 @@
 /**
- * Where the heavy loops of a fit run. SerialExecutor runs them on the calling thread. ThreadedExecutor keeps the binned
- * data, gradients, partition and histograms in SharedArrayBuffers and splits each command between the calling thread
- * and nThreads - 1 worker threads (features for histograms, rows for gradients); the calling thread blocks in
- * Atomics.wait while workers finish, so nobody spins. Both produce bit-identical results.
+ * Where the heavy loops of a fit run. The binned data, the (gradient, hessian) pairs, the row partition and the
+ * histograms live in one shared WebAssembly.Memory (the histogram kernels are WebAssembly, see wasm-kernels.ts); labels,
+ * weights and raw scores in SharedArrayBuffers. SerialExecutor runs everything on the calling thread. ThreadedExecutor
+ * splits each command between the calling thread and nThreads - 1 worker threads (features for histograms, rows for
+ * gradients); the calling thread sleeps in Atomics.wait while workers finish, so nobody spins. Each feature's
+ * histogram and each row's gradient is computed by one thread in a fixed order, so results do not depend on nThreads.
  *
  * Locating the worker script: next to this module as worker.js. When running from TypeScript sources (vitest), the
  * compiled dist/ml/hgb/worker.js is used instead (`npm test` builds first); if it is missing or stale there, the fit
  * falls back to one thread with a warning. From compiled code, a missing worker is an error.
  */
-import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import { buildHistograms, buildRootHistograms, gatherGradients } from './histogram.js';
-import { gradientsAndHessians } from './loss.js';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { allocateFeatureWorkBuffers, FeatureWork, type FeatureWorkInit, type MemoryLayout, writeFeatureInfo } from './feature-work.js';
+import { countBins } from './histogram.js';
+import { applyLeaves, gradientsAndHessians } from './loss.js';
 import { COMMAND, CTRL, type PortMessage, shareOf, WORKER_PROTOCOL, type WorkerInit } from './protocol.js';
+import type { NodeStats } from './splitter.js';
+import { createSharedMemory, kernelModule, PAGE_BYTES, type WasmMemory } from './wasm-kernels.js';
 
 /** The arrays a fit works on; shared with workers when threaded. */
 export interface FitBuffers {
@@ -25,23 +30,44 @@ export interface FitBuffers {
   weight: Float64Array | null;
   /** Raw scores (log-odds) of the training rows. */
   raw: Float64Array;
-  g: Float32Array;
-  h: Float32Array;
+  /** Gradient and hessian of row i at 2i and 2i + 1 (float32, as scikit-learn). */
+  gh: Float32Array;
   /** Row indices, grouped by node (each node owns a contiguous range). */
   partition: Uint32Array;
+  /** A tree's leaves as (partition start, row count, value) triples, for applyLeaves(). */
+  leaves: Float64Array;
+}
+
+/** A leaf of a grown tree: its rows are partition[start .. start + count). */
+export interface LeafRange {
+  start: number;
+  count: number;
+  value: number;
+}
+
+/** A node to scan for its best split: its histogram slot and totals. */
+export interface NodeRequest extends NodeStats {
+  slot: number;
 }
 
 export interface Executor {
   readonly buffers: FitBuffers;
-  /** A zeroed-or-reused histogram slot of nFeatures * nBins * 3 numbers. */
+  /** The calling thread's view of the histograms and split candidates. */
+  readonly work: FeatureWork;
+  /** Call once X is filled, before the first tree: root bin counts and the per-feature facts of the split search. */
+  prepare(nBinsNonMissing: Uint32Array, hasMissing: Uint8Array, isCategorical: Uint8Array): void;
+  /** A histogram slot of nFeatures * nBins * 3 numbers (contents undefined until filled). */
   acquireSlot(): number;
   releaseSlot(slot: number): void;
-  slot(slot: number): Float64Array;
-  rootHistograms(slot: number): void;
-  /** Histograms of the rows partition[start .. start + count). */
-  nodeHistograms(slot: number, start: number, count: number): void;
+  /** Root histograms into `slot`; scans `nodes` (the root, or none) into candidate rows 0.. */
+  root(slot: number, nodes: NodeRequest[]): void;
+  /** Histograms of rows partition[start .. start + count) into `small`, `parent` turned into the sibling's, then
+   * scans `nodes` (children to split) into candidate rows 0.. */
+  children(small: number, start: number, count: number, parent: number, nodes: NodeRequest[]): void;
   /** Gradients and hessians of every row from y, raw and weight. */
   gradients(): void;
+  /** Adds the leaves' values to their rows' raw scores. */
+  applyLeaves(leaves: LeafRange[]): void;
   close(): void;
 }
 
@@ -52,56 +78,86 @@ export const MIN_PARALLEL_NODE_WORK = 40_000;
 /** A worker that neither finishes nor fails within this long is considered lost. */
 const WORKER_TIMEOUT_MS = 120_000;
 
-interface BufferAllocator {
-  bytes(n: number): ArrayBuffer | SharedArrayBuffer;
+function layoutFor(nRows: number, nFeatures: number, nBins: number): MemoryLayout {
+  const align = (v: number): number => Math.ceil(v / 16) * 16;
+  const X = 0;
+  const gh = align(X + nRows * nFeatures);
+  const partition = align(gh + nRows * 8);
+  const scratch = align(partition + nRows * 4);
+  const slots = align(scratch + nRows * 4);
+  return { X, gh, partition, scratch, slots, slotBytes: nFeatures * nBins * 24 };
 }
 
 abstract class BaseExecutor implements Executor {
   readonly buffers: FitBuffers;
-  protected readonly orderedG: Float32Array;
-  protected readonly orderedH: Float32Array;
-  protected readonly slots: Float64Array[] = [];
+  readonly work: FeatureWork;
+  protected readonly memory: WasmMemory;
+  protected readonly workInit: FeatureWorkInit;
+  private nSlots = 0;
   private readonly free: number[] = [];
 
   constructor(
-    protected readonly alloc: BufferAllocator,
+    share: boolean,
     nRows: number,
     nFeatures: number,
     nBins: number,
     y: Float64Array,
     weight: Float64Array | null,
     baseline: number,
+    maxLeaves: number,
+    split: { l2Regularization: number; minSamplesLeaf: number },
   ) {
+    const bytes = (n: number): ArrayBuffer | SharedArrayBuffer => (share ? new SharedArrayBuffer(n) : new ArrayBuffer(n));
     const f64 = (source: Float64Array): Float64Array => {
-      const out = new Float64Array(alloc.bytes(source.length * 8));
+      const out = new Float64Array(bytes(source.length * 8));
       out.set(source);
       return out;
     };
-    const raw = new Float64Array(alloc.bytes(nRows * 8)).fill(baseline);
-    const partition = new Uint32Array(alloc.bytes(nRows * 4));
+    const layout = layoutFor(nRows, nFeatures, nBins);
+    // Room for the usual number of live histograms (one per splittable leaf); more are added as needed.
+    const initialSlots = Math.min(maxLeaves + 2, 64);
+    this.memory = createSharedMemory(layout.slots + initialSlots * layout.slotBytes);
+    this.workInit = {
+      nRows,
+      nFeatures,
+      nBins,
+      ...split,
+      memory: this.memory,
+      module: kernelModule(),
+      layout,
+      ...allocateFeatureWorkBuffers(nFeatures, nBins),
+    };
+    this.work = new FeatureWork(this.workInit);
+    const buffer = this.memory.buffer;
     this.buffers = {
       nRows,
       nFeatures,
       nBins,
-      X: new Uint8Array(alloc.bytes(nRows * nFeatures)),
+      X: new Uint8Array(buffer, layout.X, nRows * nFeatures),
       y: f64(y),
       weight: weight ? f64(weight) : null,
-      raw,
-      g: new Float32Array(alloc.bytes(nRows * 4)),
-      h: new Float32Array(alloc.bytes(nRows * 4)),
-      partition,
+      raw: new Float64Array(bytes(nRows * 8)).fill(baseline),
+      gh: new Float32Array(buffer, layout.gh, 2 * nRows),
+      partition: new Uint32Array(buffer, layout.partition, nRows),
+      leaves: new Float64Array(bytes(maxLeaves * 3 * 8)),
     };
-    this.orderedG = new Float32Array(alloc.bytes(nRows * 4));
-    this.orderedH = new Float32Array(alloc.bytes(nRows * 4));
+  }
+
+  prepare(nBinsNonMissing: Uint32Array, hasMissing: Uint8Array, isCategorical: Uint8Array): void {
+    const b = this.buffers;
+    this.work.rootCounts.set(countBins(b.X, b.nRows, b.nFeatures, b.nBins));
+    writeFeatureInfo(this.workInit.featureInfo, nBinsNonMissing, hasMissing, isCategorical);
+    this.work.loadFeatureInfo();
   }
 
   acquireSlot(): number {
     const reused = this.free.pop();
     if (reused !== undefined) return reused;
-    const { nFeatures, nBins } = this.buffers;
-    const id = this.slots.length;
-    this.slots.push(new Float64Array(this.alloc.bytes(nFeatures * nBins * 3 * 8)));
-    this.onNewSlot(id);
+    const id = this.nSlots++;
+    const { slots, slotBytes } = this.workInit.layout;
+    const end = slots + (id + 1) * slotBytes;
+    const size = this.memory.buffer.byteLength;
+    if (end > size) this.memory.grow(Math.ceil((end - size) / PAGE_BYTES));
     return id;
   }
 
@@ -109,37 +165,44 @@ abstract class BaseExecutor implements Executor {
     this.free.push(slot);
   }
 
-  slot(slot: number): Float64Array {
-    return this.slots[slot];
+  /** Writes the leaves into the shared buffer; returns their number. */
+  protected storeLeaves(leaves: LeafRange[]): number {
+    const out = this.buffers.leaves;
+    if (leaves.length * 3 > out.length) throw new Error(`internal: ${leaves.length} leaves exceed the capacity ${out.length / 3}`);
+    leaves.forEach((leaf, l) => {
+      out[3 * l] = leaf.start;
+      out[3 * l + 1] = leaf.count;
+      out[3 * l + 2] = leaf.value;
+    });
+    return leaves.length;
   }
 
-  protected onNewSlot(_id: number): void {}
-
-  abstract rootHistograms(slot: number): void;
-  abstract nodeHistograms(slot: number, start: number, count: number): void;
+  abstract root(slot: number, nodes: NodeRequest[]): void;
+  abstract children(small: number, start: number, count: number, parent: number, nodes: NodeRequest[]): void;
   abstract gradients(): void;
+  abstract applyLeaves(leaves: LeafRange[]): void;
   abstract close(): void;
 }
 
 export class SerialExecutor extends BaseExecutor {
-  constructor(nRows: number, nFeatures: number, nBins: number, y: Float64Array, weight: Float64Array | null, baseline: number) {
-    super({ bytes: (n) => new ArrayBuffer(n) }, nRows, nFeatures, nBins, y, weight, baseline);
+  root(slot: number, nodes: NodeRequest[]): void {
+    this.work.setRequests(nodes);
+    this.work.root(slot, nodes.length, 0, this.buffers.nFeatures);
   }
 
-  rootHistograms(slot: number): void {
-    const b = this.buffers;
-    buildRootHistograms(b.X, b.nRows, b.g, b.h, this.slots[slot], b.nBins, 0, b.nFeatures);
-  }
-
-  nodeHistograms(slot: number, start: number, count: number): void {
-    const b = this.buffers;
-    gatherGradients(b.partition, start, b.g, b.h, this.orderedG, this.orderedH, 0, count);
-    buildHistograms(b.X, b.nRows, b.partition, start, count, this.orderedG, this.orderedH, this.slots[slot], b.nBins, 0, b.nFeatures);
+  children(small: number, start: number, count: number, parent: number, nodes: NodeRequest[]): void {
+    this.work.setRequests(nodes);
+    this.work.children(small, start, count, parent, nodes.length, 0, this.buffers.nFeatures);
   }
 
   gradients(): void {
     const b = this.buffers;
-    gradientsAndHessians(b.y, b.raw, b.weight, b.g, b.h, 0, b.nRows);
+    gradientsAndHessians(b.y, b.raw, b.weight, b.gh, 0, b.nRows);
+  }
+
+  applyLeaves(leaves: LeafRange[]): void {
+    const b = this.buffers;
+    applyLeaves(b.partition, b.leaves, this.storeLeaves(leaves), 0, b.nRows, b.raw);
   }
 
   close(): void {}
@@ -148,7 +211,7 @@ export class SerialExecutor extends BaseExecutor {
 export class ThreadedExecutor extends BaseExecutor {
   private readonly ctrl: Int32Array;
   private readonly workers: Worker[] = [];
-  private readonly ports: import('node:worker_threads').MessagePort[] = [];
+  private readonly ports: MessagePort[] = [];
   private closed = false;
 
   /** Starts nThreads - 1 workers and waits until they are ready; throws if they cannot start. */
@@ -161,8 +224,10 @@ export class ThreadedExecutor extends BaseExecutor {
     y: Float64Array,
     weight: Float64Array | null,
     baseline: number,
+    maxLeaves: number,
+    split: { l2Regularization: number; minSamplesLeaf: number },
   ) {
-    super({ bytes: (n) => new SharedArrayBuffer(n) }, nRows, nFeatures, nBins, y, weight, baseline);
+    super(true, nRows, nFeatures, nBins, y, weight, baseline, maxLeaves, split);
     this.ctrl = new Int32Array(new SharedArrayBuffer(CTRL.LENGTH * 4));
     const b = this.buffers;
     const shared = (view: ArrayBufferView): SharedArrayBuffer => view.buffer as SharedArrayBuffer;
@@ -174,18 +239,11 @@ export class ThreadedExecutor extends BaseExecutor {
           threadIndex: t,
           nThreads,
           control: this.ctrl.buffer as SharedArrayBuffer,
-          nRows,
-          nFeatures,
-          nBins,
-          X: shared(b.X),
-          g: shared(b.g),
-          h: shared(b.h),
-          orderedG: shared(this.orderedG),
-          orderedH: shared(this.orderedH),
-          partition: shared(b.partition),
+          work: this.workInit,
           y: shared(b.y),
           raw: shared(b.raw),
           weight: b.weight ? shared(b.weight) : null,
+          leaves: shared(b.leaves),
           port: channel.port2,
         };
         const worker = new Worker(BOOTSTRAP, {
@@ -204,33 +262,35 @@ export class ThreadedExecutor extends BaseExecutor {
     }
   }
 
-  protected override onNewSlot(id: number): void {
-    const buffer = this.slots[id].buffer as SharedArrayBuffer;
-    for (const port of this.ports) port.postMessage({ type: 'slot', id, buffer } satisfies PortMessage);
+  override prepare(nBinsNonMissing: Uint32Array, hasMissing: Uint8Array, isCategorical: Uint8Array): void {
+    super.prepare(nBinsNonMissing, hasMissing, isCategorical);
+    this.dispatch(COMMAND.LOAD_FEATURE_INFO, 0, 0, 0);
+    this.await(CTRL.DONE, this.nThreads - 1, 'start');
   }
 
-  rootHistograms(slot: number): void {
+  root(slot: number, nodes: NodeRequest[]): void {
     const b = this.buffers;
+    this.work.setRequests(nodes);
     if (b.nRows * b.nFeatures < MIN_PARALLEL_NODE_WORK) {
-      buildRootHistograms(b.X, b.nRows, b.g, b.h, this.slots[slot], b.nBins, 0, b.nFeatures);
+      this.work.root(slot, nodes.length, 0, b.nFeatures);
       return;
     }
-    this.dispatch(COMMAND.ROOT_HISTOGRAMS, slot, 0, 0);
+    this.dispatch(COMMAND.ROOT, slot, 0, 0, nodes.length);
     const [f0, f1] = shareOf(b.nFeatures, 0, this.nThreads);
-    buildRootHistograms(b.X, b.nRows, b.g, b.h, this.slots[slot], b.nBins, f0, f1);
+    this.work.root(slot, nodes.length, f0, f1);
     this.await(CTRL.DONE, this.nThreads - 1, 'build histograms');
   }
 
-  nodeHistograms(slot: number, start: number, count: number): void {
+  children(small: number, start: number, count: number, parent: number, nodes: NodeRequest[]): void {
     const b = this.buffers;
-    gatherGradients(b.partition, start, b.g, b.h, this.orderedG, this.orderedH, 0, count);
+    this.work.setRequests(nodes);
     if (count * b.nFeatures < MIN_PARALLEL_NODE_WORK) {
-      buildHistograms(b.X, b.nRows, b.partition, start, count, this.orderedG, this.orderedH, this.slots[slot], b.nBins, 0, b.nFeatures);
+      this.work.children(small, start, count, parent, nodes.length, 0, b.nFeatures);
       return;
     }
-    this.dispatch(COMMAND.NODE_HISTOGRAMS, slot, start, count);
+    this.dispatch(COMMAND.CHILDREN, small, start, count, nodes.length, parent);
     const [f0, f1] = shareOf(b.nFeatures, 0, this.nThreads);
-    buildHistograms(b.X, b.nRows, b.partition, start, count, this.orderedG, this.orderedH, this.slots[slot], b.nBins, f0, f1);
+    this.work.children(small, start, count, parent, nodes.length, f0, f1);
     this.await(CTRL.DONE, this.nThreads - 1, 'build histograms');
   }
 
@@ -238,8 +298,17 @@ export class ThreadedExecutor extends BaseExecutor {
     const b = this.buffers;
     this.dispatch(COMMAND.GRADIENTS, 0, 0, 0);
     const [r0, r1] = shareOf(b.nRows, 0, this.nThreads);
-    gradientsAndHessians(b.y, b.raw, b.weight, b.g, b.h, r0, r1);
+    gradientsAndHessians(b.y, b.raw, b.weight, b.gh, r0, r1);
     this.await(CTRL.DONE, this.nThreads - 1, 'compute gradients');
+  }
+
+  applyLeaves(leaves: LeafRange[]): void {
+    const b = this.buffers;
+    const n = this.storeLeaves(leaves);
+    this.dispatch(COMMAND.APPLY_LEAVES, 0, 0, n);
+    const [p0, p1] = shareOf(b.nRows, 0, this.nThreads);
+    applyLeaves(b.partition, b.leaves, n, p0, p1, b.raw);
+    this.await(CTRL.DONE, this.nThreads - 1, 'update scores');
   }
 
   close(): void {
@@ -252,12 +321,14 @@ export class ThreadedExecutor extends BaseExecutor {
     for (const port of this.ports) port.close();
   }
 
-  private dispatch(command: number, slot: number, start: number, count: number): void {
+  private dispatch(command: number, slot: number, start: number, count: number, nRequests = 0, parent = 0): void {
     const c = this.ctrl;
     c[CTRL.COMMAND] = command;
     c[CTRL.SLOT] = slot;
     c[CTRL.START] = start;
     c[CTRL.COUNT] = count;
+    c[CTRL.REQUESTS] = nRequests;
+    c[CTRL.PARENT] = parent;
     Atomics.store(c, CTRL.DONE, 0);
     Atomics.add(c, CTRL.GENERATION, 1);
     Atomics.notify(c, CTRL.GENERATION);
@@ -281,7 +352,7 @@ export class ThreadedExecutor extends BaseExecutor {
     for (const port of this.ports) {
       for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
         const message = m.message as PortMessage;
-        if (message.type === 'error') messages.push(message.message);
+        messages.push(message.message);
       }
     }
     return `HGB worker threads failed to ${what}: ${messages.join('; ') || 'unknown error'}`;
@@ -326,12 +397,14 @@ export function createExecutor(
   y: Float64Array,
   weight: Float64Array | null,
   baseline: number,
+  maxLeaves: number,
+  split: { l2Regularization: number; minSamplesLeaf: number },
 ): Executor {
   const threads = Math.min(nThreads, Math.max(1, nFeatures));
   if (threads > 1 && nRows * nFeatures >= MIN_PARALLEL_FIT_WORK) {
     const { url, fromSources } = workerScriptUrl();
     try {
-      return new ThreadedExecutor(threads, url, nRows, nFeatures, nBins, y, weight, baseline);
+      return new ThreadedExecutor(threads, url, nRows, nFeatures, nBins, y, weight, baseline, maxLeaves, split);
     } catch (error) {
       if (!fromSources) throw error;
       if (!warnedFallback) {
@@ -340,5 +413,5 @@ export function createExecutor(
       }
     }
   }
-  return new SerialExecutor(nRows, nFeatures, nBins, y, weight, baseline);
+  return new SerialExecutor(false, nRows, nFeatures, nBins, y, weight, baseline, maxLeaves, split);
 }

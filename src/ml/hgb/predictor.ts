@@ -59,82 +59,246 @@ export interface HgbModelJSON extends EstimatorJSON {
   featureImportances: number[];
 }
 
-const LEAF = 0;
-const NUMERIC_MISSING_RIGHT = 1;
-const NUMERIC_MISSING_LEFT = 2;
-const CATEGORICAL = 3;
+const NUMERIC = 1;
+const CATEGORICAL = 2;
 /** Rows scored together in a batch: their values stay in cache while every tree walks them. */
 const BATCH_ROWS = 256;
 
-/** All trees in flat typed arrays; node indices are global. */
+/**
+ * All trees in flat typed arrays. Each tree is laid out breadth-first with the two children of a node side by side, so
+ * a step is `node = child[node] + (x > threshold)`. Leaves point to themselves and have threshold +inf, so walking a
+ * tree a fixed number of steps (its depth) ends on the right leaf without a test per step.
+ *
+ * Missing values without a test either: a row is copied to a buffer with two slots per feature, NaN written as +inf in
+ * the first and -inf in the second. A numeric node reads the first slot when missing values go right (+inf > any
+ * threshold) and the second when they go left. A real +inf becomes Number.MAX_VALUE, and a +inf threshold (all
+ * non-missing values left) too, so that it still goes left.
+ */
 class FlatForest {
-  constructor(
-    readonly nFeatures: number,
-    readonly baseline: number,
-    readonly roots: Int32Array,
-    readonly kind: Uint8Array,
-    readonly feature: Int32Array,
-    /** Threshold of a numeric split, value of a leaf. */
-    readonly threshold: Float64Array,
-    readonly left: Int32Array,
-    readonly right: Int32Array,
-    /** Offset in `bits` of the 8-word left-category bitset of a categorical split. */
-    readonly bitsOffset: Int32Array,
-    readonly bits: Uint32Array,
-    /** Per feature, offset in `bits` of its known-category bitset; -1 for numeric features. */
-    readonly knownOffset: Int32Array,
-  ) {}
+  readonly nFeatures: number;
+  readonly baseline: number;
+  /** Per tree: root node and depth. */
+  private readonly roots: Int32Array;
+  private readonly depths: Int32Array;
+  /** Per group of four trees (0-3, 4-7, ...): the largest of their depths. */
+  private readonly quadDepths: Int32Array;
+  private readonly kind: Uint8Array;
+  /** Buffer slot read by the node: 2 x feature (+1 when missing values go left). */
+  private readonly slot: Int32Array;
+  /** Numeric split: threshold; leaf: +inf; categorical split: 1 when missing values go left, else 0. */
+  private readonly threshold: Float64Array;
+  /** Left child (the right child follows it); a leaf points to itself. */
+  private readonly child: Int32Array;
+  private readonly value: Float64Array;
+  /** Offset in `bits` of the 8-word left-category bitset of a categorical split. */
+  private readonly bitsOffset: Int32Array;
+  private readonly bits: Uint32Array;
+  /** Per feature, offset in `bits` of its known-category bitset; -1 for numeric features. */
+  private readonly knownOffset: Int32Array;
+  private readonly hasCategorical: boolean;
+  /** The buffer of one row for single-row scoring. */
+  private readonly rowBuffer: Float64Array;
 
-  /** Raw score of one row given as values[base + feature]. */
-  rawScore(values: ArrayLike<number>, base: number): number {
-    const { roots, kind, feature, threshold, left, right } = this;
-    let sum = this.baseline;
-    for (let t = 0; t < roots.length; t++) {
-      let node = roots[t];
-      let k = kind[node];
-      while (k !== LEAF) {
-        const x = values[base + feature[node]];
-        let goLeft: boolean;
-        if (k === NUMERIC_MISSING_RIGHT) goLeft = x <= threshold[node];
-        else if (k === NUMERIC_MISSING_LEFT) goLeft = !(x > threshold[node]);
-        else goLeft = this.categoryGoesLeft(node, x);
-        node = goLeft ? left[node] : right[node];
-        k = kind[node];
+  constructor(model: HgbModelJSON) {
+    this.nFeatures = model.nFeatures;
+    this.baseline = model.baseline;
+    const nNodes = model.trees.reduce((s, t) => s + t.feature.length, 0);
+    const nCatSplits = model.trees.reduce((s, t) => s + t.leftCategories.filter((c) => c !== null).length, 0);
+    this.roots = new Int32Array(model.trees.length);
+    this.depths = new Int32Array(model.trees.length);
+    this.kind = new Uint8Array(nNodes);
+    this.slot = new Int32Array(nNodes);
+    this.threshold = new Float64Array(nNodes);
+    this.child = new Int32Array(nNodes);
+    this.value = new Float64Array(nNodes);
+    this.bitsOffset = new Int32Array(nNodes).fill(-1);
+    this.bits = new Uint32Array(8 * (nCatSplits + model.categorical.length));
+    this.knownOffset = new Int32Array(model.nFeatures).fill(-1);
+    this.hasCategorical = nCatSplits > 0;
+    this.rowBuffer = new Float64Array(2 * model.nFeatures);
+    let nextBits = 0;
+    const setBits = (codes: number[]): number => {
+      const offset = nextBits;
+      for (const c of codes) this.bits[offset + (c >>> 5)] |= 1 << (c & 31);
+      nextBits += 8;
+      return offset;
+    };
+    for (const { feature: f, categories } of model.categorical) this.knownOffset[f] = setBits(categories);
+    let base = 0;
+    model.trees.forEach((tree, t) => {
+      this.roots[t] = base;
+      // Breadth-first: queue of JSON node indices; position in the queue = flat index - base.
+      const queue = [0];
+      const depth = [0];
+      for (let q = 0; q < queue.length; q++) {
+        const i = queue[q];
+        const n = base + q;
+        this.depths[t] = Math.max(this.depths[t], depth[q]);
+        const f = tree.feature[i];
+        if (f < 0) {
+          this.threshold[n] = Infinity;
+          this.child[n] = n;
+          this.value[n] = tree.value[i];
+          continue;
+        }
+        this.child[n] = base + queue.length;
+        queue.push(tree.left[i], tree.right[i]);
+        depth.push(depth[q] + 1, depth[q] + 1);
+        const cats = tree.leftCategories[i];
+        if (cats !== null) {
+          this.kind[n] = CATEGORICAL;
+          this.slot[n] = 2 * f;
+          this.threshold[n] = tree.missingLeft[i] ? 1 : 0;
+          this.bitsOffset[n] = setBits(cats);
+        } else {
+          this.kind[n] = NUMERIC;
+          this.slot[n] = 2 * f + (tree.missingLeft[i] ? 1 : 0);
+          const th = tree.threshold[i];
+          this.threshold[n] = th === null || th > Number.MAX_VALUE ? Number.MAX_VALUE : th;
+        }
       }
-      sum += threshold[node];
+      base += queue.length;
+    });
+    this.quadDepths = new Int32Array(Math.ceil(model.trees.length / 4));
+    this.depths.forEach((d, t) => (this.quadDepths[t >> 2] = Math.max(this.quadDepths[t >> 2], d)));
+  }
+
+  /** Raw score of one row: four trees walked together (fixed steps, as in addNumericScores) to overlap their loads. */
+  rowScore(row: ArrayLike<number>): number {
+    const buf = this.rowBuffer;
+    fillRow(row, buf, this.nFeatures);
+    const { roots, quadDepths, slot, threshold: th, child, value } = this;
+    let sum = this.baseline;
+    if (this.hasCategorical) {
+      for (let t = 0; t < roots.length; t++) sum += value[this.walk(buf, 0, roots[t])];
+      return sum;
+    }
+    let t = 0;
+    for (; t + 3 < roots.length; t += 4) {
+      let n0 = roots[t];
+      let n1 = roots[t + 1];
+      let n2 = roots[t + 2];
+      let n3 = roots[t + 3];
+      for (let k = quadDepths[t >> 2]; k > 0; k--) {
+        n0 = child[n0] + (((buf[slot[n0]] > th[n0]) as unknown as number) | 0);
+        n1 = child[n1] + (((buf[slot[n1]] > th[n1]) as unknown as number) | 0);
+        n2 = child[n2] + (((buf[slot[n2]] > th[n2]) as unknown as number) | 0);
+        n3 = child[n3] + (((buf[slot[n3]] > th[n3]) as unknown as number) | 0);
+      }
+      sum += value[n0];
+      sum += value[n1];
+      sum += value[n2];
+      sum += value[n3];
+    }
+    for (; t < roots.length; t++) {
+      let a = roots[t];
+      while (child[a] !== a) a = child[a] + (((buf[slot[a]] > th[a]) as unknown as number) | 0);
+      sum += value[a];
     }
     return sum;
   }
 
-  /** Adds every tree's leaf value to raw[r] for the `nRows` rows stored row-major in `values`. */
-  addScores(values: Float64Array, nRows: number, raw: Float64Array): void {
-    const { roots, kind, feature, threshold, left, right, nFeatures } = this;
+  /** Adds every tree's leaf value to raw[r] for the `nRows` rows stored in `buf`, 2 x nFeatures values each. */
+  addScores(buf: Float64Array, nRows: number, raw: Float64Array): void {
+    if (this.hasCategorical) {
+      const w = 2 * this.nFeatures;
+      for (let t = 0; t < this.roots.length; t++) {
+        const root = this.roots[t];
+        for (let r = 0; r < nRows; r++) raw[r] += this.value[this.walk(buf, r * w, root)];
+      }
+      return;
+    }
+    this.addNumericScores(buf, nRows, raw);
+  }
+
+  /** Trees without categorical splits: eight rows walk each tree together, a fixed number of branch-free steps. */
+  private addNumericScores(buf: Float64Array, nRows: number, raw: Float64Array): void {
+    const { roots, depths, slot, threshold: th, child, value } = this;
+    const w = 2 * this.nFeatures;
     for (let t = 0; t < roots.length; t++) {
       const root = roots[t];
-      for (let r = 0, base = 0; r < nRows; r++, base += nFeatures) {
-        let node = root;
-        let k = kind[node];
-        while (k !== LEAF) {
-          const x = values[base + feature[node]];
-          let goLeft: boolean;
-          if (k === NUMERIC_MISSING_RIGHT) goLeft = x <= threshold[node];
-          else if (k === NUMERIC_MISSING_LEFT) goLeft = !(x > threshold[node]);
-          else goLeft = this.categoryGoesLeft(node, x);
-          node = goLeft ? left[node] : right[node];
-          k = kind[node];
+      const depth = depths[t];
+      let r = 0;
+      for (; r + 7 < nRows; r += 8) {
+        const b0 = r * w;
+        const b1 = b0 + w;
+        const b2 = b1 + w;
+        const b3 = b2 + w;
+        const b4 = b3 + w;
+        const b5 = b4 + w;
+        const b6 = b5 + w;
+        const b7 = b6 + w;
+        let n0 = root;
+        let n1 = root;
+        let n2 = root;
+        let n3 = root;
+        let n4 = root;
+        let n5 = root;
+        let n6 = root;
+        let n7 = root;
+        for (let k = 0; k < depth; k++) {
+          // `(x > t) | 0` compiles to a flag move in V8 where `x > t ? 1 : 0` is a branch.
+          n0 = child[n0] + (((buf[b0 + slot[n0]] > th[n0]) as unknown as number) | 0);
+          n1 = child[n1] + (((buf[b1 + slot[n1]] > th[n1]) as unknown as number) | 0);
+          n2 = child[n2] + (((buf[b2 + slot[n2]] > th[n2]) as unknown as number) | 0);
+          n3 = child[n3] + (((buf[b3 + slot[n3]] > th[n3]) as unknown as number) | 0);
+          n4 = child[n4] + (((buf[b4 + slot[n4]] > th[n4]) as unknown as number) | 0);
+          n5 = child[n5] + (((buf[b5 + slot[n5]] > th[n5]) as unknown as number) | 0);
+          n6 = child[n6] + (((buf[b6 + slot[n6]] > th[n6]) as unknown as number) | 0);
+          n7 = child[n7] + (((buf[b7 + slot[n7]] > th[n7]) as unknown as number) | 0);
         }
-        raw[r] += threshold[node];
+        raw[r] += value[n0];
+        raw[r + 1] += value[n1];
+        raw[r + 2] += value[n2];
+        raw[r + 3] += value[n3];
+        raw[r + 4] += value[n4];
+        raw[r + 5] += value[n5];
+        raw[r + 6] += value[n6];
+        raw[r + 7] += value[n7];
+      }
+      for (; r < nRows; r++) {
+        let a = root;
+        const b = r * w;
+        while (child[a] !== a) a = child[a] + (((buf[b + slot[a]] > th[a]) as unknown as number) | 0);
+        raw[r] += value[a];
       }
     }
   }
 
+  /** The leaf reached from `node` by the row at buf[base ...], any kind of split. */
+  private walk(buf: Float64Array, base: number, node: number): number {
+    const { kind, slot, threshold, child } = this;
+    let a = node;
+    while (child[a] !== a) {
+      if (kind[a] === NUMERIC) a = child[a] + (((buf[base + slot[a]] > threshold[a]) as unknown as number) | 0);
+      else a = child[a] + (this.categoryGoesLeft(a, buf[base + slot[a]]) ? 0 : 1);
+    }
+    return a;
+  }
+
   private categoryGoesLeft(node: number, x: number): boolean {
     const missingLeft = this.threshold[node] === 1;
-    if (!(x >= 0 && x < 256)) return missingLeft; // NaN and out-of-range codes
+    if (!(x >= 0 && x < 256)) return missingLeft; // missing (+/-inf in the buffer) and out-of-range codes
     const code = Math.trunc(x);
-    const known = this.knownOffset[this.feature[node]];
+    const known = this.knownOffset[this.slot[node] >> 1];
     if ((this.bits[known + (code >>> 5)] & (1 << (code & 31))) === 0) return missingLeft;
     return (this.bits[this.bitsOffset[node] + (code >>> 5)] & (1 << (code & 31))) !== 0;
+  }
+}
+
+/** Copies a row's values to buf as two slots each (see FlatForest). */
+function fillRow(row: ArrayLike<number>, buf: Float64Array, nFeatures: number): void {
+  for (let j = 0; j < nFeatures; j++) {
+    const v = row[j];
+    const k = 2 * j;
+    if (v !== v) {
+      buf[k] = Infinity;
+      buf[k + 1] = -Infinity;
+    } else {
+      const x = v === Infinity ? Number.MAX_VALUE : v;
+      buf[k] = x;
+      buf[k + 1] = x;
+    }
   }
 }
 
@@ -142,7 +306,7 @@ export class HgbScorer implements BinaryScorer {
   private readonly forest: FlatForest;
 
   constructor(private readonly model: HgbModelJSON) {
-    this.forest = flatten(model);
+    this.forest = new FlatForest(model);
   }
 
   get nFeatures(): number {
@@ -155,21 +319,32 @@ export class HgbScorer implements BinaryScorer {
     const nf = forest.nFeatures;
     if (Array.isArray(X)) {
       const out = new Float64Array(X.length);
-      for (let i = 0; i < X.length; i++) out[i] = forest.rawScore(checkRow(X[i], i, nf), 0);
+      for (let i = 0; i < X.length; i++) out[i] = forest.rowScore(checkRow(X[i], i, nf));
       return out;
     }
     const frame = toFrame(X);
     assertWidth(frame, nf, 'HistGradientBoostingClassifier');
     const out = new Float64Array(frame.nRows).fill(forest.baseline);
-    const chunk = new Float64Array(BATCH_ROWS * nf);
+    const buf = new Float64Array(BATCH_ROWS * 2 * nf);
     const columns = frame.columns;
     for (let start = 0; start < frame.nRows; start += BATCH_ROWS) {
       const n = Math.min(BATCH_ROWS, frame.nRows - start);
       for (let j = 0; j < nf; j++) {
         const col = columns[j];
-        for (let r = 0; r < n; r++) chunk[r * nf + j] = col[start + r];
+        for (let r = 0; r < n; r++) {
+          const v = col[start + r];
+          const k = r * 2 * nf + 2 * j;
+          if (v !== v) {
+            buf[k] = Infinity;
+            buf[k + 1] = -Infinity;
+          } else {
+            const x = v === Infinity ? Number.MAX_VALUE : v;
+            buf[k] = x;
+            buf[k + 1] = x;
+          }
+        }
       }
-      forest.addScores(chunk, n, out.subarray(start, start + n));
+      forest.addScores(buf, n, out.subarray(start, start + n));
     }
     return out;
   }
@@ -199,55 +374,6 @@ function checkRow(row: unknown, i: number, nFeatures: number): number[] {
     if (typeof row[j] !== 'number') throw new TypeError(`row ${i}, column ${j} must be a number (NaN for missing)`);
   }
   return row as number[];
-}
-
-function flatten(model: HgbModelJSON): FlatForest {
-  const nNodes = model.trees.reduce((s, t) => s + t.feature.length, 0);
-  const nCatSplits = model.trees.reduce((s, t) => s + t.leftCategories.filter((c) => c !== null).length, 0);
-  const roots = new Int32Array(model.trees.length);
-  const kind = new Uint8Array(nNodes);
-  const feature = new Int32Array(nNodes);
-  const threshold = new Float64Array(nNodes);
-  const left = new Int32Array(nNodes);
-  const right = new Int32Array(nNodes);
-  const bitsOffset = new Int32Array(nNodes).fill(-1);
-  const bits = new Uint32Array(8 * (nCatSplits + model.categorical.length));
-  const knownOffset = new Int32Array(model.nFeatures).fill(-1);
-  let nextBits = 0;
-  const setBits = (codes: number[]): number => {
-    const offset = nextBits;
-    for (const c of codes) bits[offset + (c >>> 5)] |= 1 << (c & 31);
-    nextBits += 8;
-    return offset;
-  };
-  for (const { feature: f, categories } of model.categorical) knownOffset[f] = setBits(categories);
-  let base = 0;
-  model.trees.forEach((tree, t) => {
-    roots[t] = base;
-    for (let i = 0; i < tree.feature.length; i++) {
-      const n = base + i;
-      if (tree.feature[i] < 0) {
-        kind[n] = LEAF;
-        threshold[n] = tree.value[i];
-        continue;
-      }
-      feature[n] = tree.feature[i];
-      left[n] = base + tree.left[i];
-      right[n] = base + tree.right[i];
-      const cats = tree.leftCategories[i];
-      if (cats !== null) {
-        kind[n] = CATEGORICAL;
-        bitsOffset[n] = setBits(cats);
-        threshold[n] = tree.missingLeft[i] ? 1 : 0; // categorical nodes keep their missing side here
-      } else {
-        kind[n] = tree.missingLeft[i] ? NUMERIC_MISSING_LEFT : NUMERIC_MISSING_RIGHT;
-        const th = tree.threshold[i];
-        threshold[n] = th === null ? Infinity : th;
-      }
-    }
-    base += tree.feature.length;
-  });
-  return new FlatForest(model.nFeatures, model.baseline, roots, kind, feature, threshold, left, right, bitsOffset, bits, knownOffset);
 }
 
 /** Checks every field a scorer relies on and returns the model typed; throws JsonShapeError naming the field. */

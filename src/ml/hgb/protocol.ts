@@ -5,7 +5,7 @@
  */
 
 /** Bumped whenever this protocol or the kernels change, so that a stale compiled worker is detected. */
-export const WORKER_PROTOCOL = 1;
+export const WORKER_PROTOCOL = 5;
 
 export const CTRL = {
   GENERATION: 0,
@@ -16,14 +16,21 @@ export const CTRL = {
   SLOT: 5,
   START: 6,
   COUNT: 7,
-  LENGTH: 8,
+  REQUESTS: 8,
+  PARENT: 9,
+  LENGTH: 10,
 } as const;
 
 export const COMMAND = {
   STOP: 0,
-  ROOT_HISTOGRAMS: 1,
-  NODE_HISTOGRAMS: 2,
-  GRADIENTS: 3,
+  LOAD_FEATURE_INFO: 1,
+  /** SLOT; scan REQUESTS nodes. */
+  ROOT: 2,
+  /** SLOT = small child, rows START .. START + COUNT, PARENT; scan REQUESTS nodes. */
+  CHILDREN: 3,
+  GRADIENTS: 4,
+  /** COUNT = number of leaves. */
+  APPLY_LEAVES: 5,
 } as const;
 
 export interface WorkerInit {
@@ -32,24 +39,21 @@ export interface WorkerInit {
   threadIndex: number;
   nThreads: number;
   control: SharedArrayBuffer;
-  nRows: number;
-  nFeatures: number;
-  nBins: number;
-  X: SharedArrayBuffer;
-  g: SharedArrayBuffer;
-  h: SharedArrayBuffer;
-  orderedG: SharedArrayBuffer;
-  orderedH: SharedArrayBuffer;
-  partition: SharedArrayBuffer;
+  /** Histograms and split search (see FeatureWork). */
+  work: import('./feature-work.js').FeatureWorkInit;
   y: SharedArrayBuffer;
   raw: SharedArrayBuffer;
   weight: SharedArrayBuffer | null;
-  /** Where the worker reports errors and the fitting thread registers new histogram slots. */
+  leaves: SharedArrayBuffer;
+  /** Where the worker reports errors. */
   port: import('node:worker_threads').MessagePort;
 }
 
-/** A message on the port: a new histogram slot (fitting thread -> worker) or an error (worker -> fitting thread). */
-export type PortMessage = { type: 'slot'; id: number; buffer: SharedArrayBuffer } | { type: 'error'; message: string };
+/** An error reported by a worker on its port. */
+export interface PortMessage {
+  type: 'error';
+  message: string;
+}
 
 /** The [begin, end) share of `total` items for thread t of n (contiguous, as even as possible). */
 export function shareOf(total: number, t: number, n: number): [number, number] {

@@ -48,10 +48,9 @@ function splitGain(gl: number, hl: number, gr: number, hr: number, lossCurrent: 
   return lossCurrent - gl * nodeValue(gl, hl, l2) - gr * nodeValue(gr, hr, l2);
 }
 
-/** Best candidate found so far while scanning one node. */
+/** Best candidate found so far while scanning one feature. */
 class Best {
   gain = -1;
-  feature = -1;
   binIdx = 0;
   missingLeft = false;
   leftBins: Uint32Array | null = null;
@@ -60,46 +59,79 @@ class Best {
   countLeft = 0;
 }
 
-/** The best split of a node, or null when no split satisfies the constraints. */
-export function findBestSplit(
-  ctx: SplitContext,
-  hist: Float64Array,
-  count: number,
-  sumGrad: number,
-  sumHess: number,
-  value: number,
-): SplitInfo | null {
+/**
+ * Each feature's best split of a node is written as CANDIDATE_SIZE numbers: gain (-1: none), bin, missing-left (0/1),
+ * left gradient sum, left hessian sum, left row count, categorical (0/1), then the 8 words of the categorical bitset.
+ * Threads scan disjoint feature ranges into the same array; pickBestSplit then reads them in feature order.
+ */
+export const CANDIDATE_SIZE = 15;
+
+/** The node whose features are scanned: its histogram and totals. */
+export interface NodeStats {
+  count: number;
+  sumGrad: number;
+  sumHess: number;
+  /** The node's value as its parent computed it (0 for the root, as in scikit-learn). */
+  value: number;
+}
+
+/** Writes the best split of each feature in [f0, f1) to out[base + f * CANDIDATE_SIZE ...]. */
+export function scanFeatures(ctx: SplitContext, hist: Float64Array, node: NodeStats, f0: number, f1: number, out: Float64Array, base: number): void {
   const best = new Best();
-  const featureBest = new Best();
-  const lossCurrent = sumGrad * value;
-  for (let f = 0; f < ctx.nBinsNonMissing.length; f++) {
-    featureBest.gain = -1;
-    featureBest.feature = f;
+  const { count, sumGrad, sumHess } = node;
+  const lossCurrent = sumGrad * node.value;
+  for (let f = f0; f < f1; f++) {
+    best.gain = -1;
+    best.leftBins = null;
     if (ctx.isCategorical[f]) {
-      scanCategorical(ctx, hist, f, count, sumGrad, sumHess, lossCurrent, featureBest);
+      scanCategorical(ctx, hist, f, count, sumGrad, sumHess, lossCurrent, best);
     } else {
-      scanLeftToRight(ctx, hist, f, count, sumGrad, sumHess, lossCurrent, featureBest);
-      if (ctx.hasMissing[f]) scanRightToLeft(ctx, hist, f, count, sumGrad, sumHess, lossCurrent, featureBest);
+      scanLeftToRight(ctx, hist, f, count, sumGrad, sumHess, lossCurrent, best);
+      if (ctx.hasMissing[f]) scanRightToLeft(ctx, hist, f, count, sumGrad, sumHess, lossCurrent, best);
     }
-    if (featureBest.gain > best.gain) Object.assign(best, featureBest);
+    const k = base + f * CANDIDATE_SIZE;
+    out[k] = best.gain;
+    out[k + 1] = best.binIdx;
+    out[k + 2] = best.missingLeft ? 1 : 0;
+    out[k + 3] = best.sumGradLeft;
+    out[k + 4] = best.sumHessLeft;
+    out[k + 5] = best.countLeft;
+    out[k + 6] = best.leftBins ? 1 : 0;
+    for (let w = 0; w < 8; w++) out[k + 7 + w] = best.leftBins ? best.leftBins[w] : 0;
   }
-  if (best.gain <= 0) return null;
+}
+
+/** The best of the features' candidates (the first on ties), or null when no split satisfies the constraints. */
+export function pickBestSplit(ctx: SplitContext, candidates: Float64Array, base: number, node: NodeStats): SplitInfo | null {
+  let feature = -1;
+  let gain = -1;
+  for (let f = 0; f < ctx.nBinsNonMissing.length; f++) {
+    const g = candidates[base + f * CANDIDATE_SIZE];
+    if (g > gain) {
+      gain = g;
+      feature = f;
+    }
+  }
+  if (gain <= 0) return null;
+  const k = base + feature * CANDIDATE_SIZE;
   const l2 = ctx.l2Regularization;
-  const sumGradRight = sumGrad - best.sumGradLeft;
-  const sumHessRight = sumHess - best.sumHessLeft;
+  const sumGradLeft = candidates[k + 3];
+  const sumHessLeft = candidates[k + 4];
+  const sumGradRight = node.sumGrad - sumGradLeft;
+  const sumHessRight = node.sumHess - sumHessLeft;
   return {
-    gain: best.gain,
-    feature: best.feature,
-    binIdx: best.binIdx,
-    missingLeft: best.missingLeft,
-    leftBins: best.leftBins,
-    sumGradLeft: best.sumGradLeft,
-    sumHessLeft: best.sumHessLeft,
-    countLeft: best.countLeft,
+    gain,
+    feature,
+    binIdx: candidates[k + 1],
+    missingLeft: candidates[k + 2] === 1,
+    leftBins: candidates[k + 6] === 1 ? Uint32Array.from(candidates.subarray(k + 7, k + 15)) : null,
+    sumGradLeft,
+    sumHessLeft,
+    countLeft: candidates[k + 5],
     sumGradRight,
     sumHessRight,
-    countRight: count - best.countLeft,
-    valueLeft: nodeValue(best.sumGradLeft, best.sumHessLeft, l2),
+    countRight: node.count - candidates[k + 5],
+    valueLeft: nodeValue(sumGradLeft, sumHessLeft, l2),
     valueRight: nodeValue(sumGradRight, sumHessRight, l2),
   };
 }

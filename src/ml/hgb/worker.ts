@@ -1,11 +1,10 @@
 /**
  * An HGB worker thread: sleeps in Atomics.wait until the fitting thread posts a command, does its share (a range of
- * features for histograms, a range of rows for gradients), reports done and sleeps again. It never spins. Loaded
- * through the bootstrap in parallel.ts, which calls runHgbWorker(workerData).
+ * features for histograms and split search, a range of rows for gradients), reports done and sleeps again. It never
+ * spins. Loaded through the bootstrap in parallel.ts, which calls runHgbWorker(workerData).
  */
-import { receiveMessageOnPort } from 'node:worker_threads';
-import { buildHistograms, buildRootHistograms } from './histogram.js';
-import { gradientsAndHessians } from './loss.js';
+import { FeatureWork } from './feature-work.js';
+import { applyLeaves, gradientsAndHessians } from './loss.js';
 import { COMMAND, CTRL, type PortMessage, shareOf, WORKER_PROTOCOL, type WorkerInit } from './protocol.js';
 
 export function runHgbWorker(init: WorkerInit): void {
@@ -14,17 +13,15 @@ export function runHgbWorker(init: WorkerInit): void {
     fail(init, ctrl, `worker protocol ${WORKER_PROTOCOL} does not match the caller's ${init.protocol} (stale build?)`);
     return;
   }
-  const { nRows, nFeatures, nBins, threadIndex, nThreads } = init;
-  const X = new Uint8Array(init.X);
-  const g = new Float32Array(init.g);
-  const h = new Float32Array(init.h);
-  const og = new Float32Array(init.orderedG);
-  const oh = new Float32Array(init.orderedH);
-  const partition = new Uint32Array(init.partition);
+  const { threadIndex, nThreads } = init;
+  const { nRows, nFeatures, layout, memory } = init.work;
+  const work = new FeatureWork(init.work);
+  const gh = new Float32Array(memory.buffer, layout.gh, 2 * nRows);
+  const partition = new Uint32Array(memory.buffer, layout.partition, nRows);
   const y = new Float64Array(init.y);
   const raw = new Float64Array(init.raw);
   const weight = init.weight ? new Float64Array(init.weight) : null;
-  const slots: Float64Array[] = [];
+  const leaves = new Float64Array(init.leaves);
   const [f0, f1] = shareOf(nFeatures, threadIndex, nThreads);
   const [r0, r1] = shareOf(nRows, threadIndex, nThreads);
 
@@ -37,16 +34,16 @@ export function runHgbWorker(init: WorkerInit): void {
     const command = Atomics.load(ctrl, CTRL.COMMAND);
     if (command === COMMAND.STOP) return;
     try {
-      for (let m = receiveMessageOnPort(init.port); m; m = receiveMessageOnPort(init.port)) {
-        const message = m.message as PortMessage;
-        if (message.type === 'slot') slots[message.id] = new Float64Array(message.buffer);
-      }
-      if (command === COMMAND.ROOT_HISTOGRAMS) {
-        buildRootHistograms(X, nRows, g, h, slots[ctrl[CTRL.SLOT]], nBins, f0, f1);
-      } else if (command === COMMAND.NODE_HISTOGRAMS) {
-        buildHistograms(X, nRows, partition, ctrl[CTRL.START], ctrl[CTRL.COUNT], og, oh, slots[ctrl[CTRL.SLOT]], nBins, f0, f1);
+      if (command === COMMAND.ROOT) {
+        work.root(ctrl[CTRL.SLOT], ctrl[CTRL.REQUESTS], f0, f1);
+      } else if (command === COMMAND.CHILDREN) {
+        work.children(ctrl[CTRL.SLOT], ctrl[CTRL.START], ctrl[CTRL.COUNT], ctrl[CTRL.PARENT], ctrl[CTRL.REQUESTS], f0, f1);
       } else if (command === COMMAND.GRADIENTS) {
-        gradientsAndHessians(y, raw, weight, g, h, r0, r1);
+        gradientsAndHessians(y, raw, weight, gh, r0, r1);
+      } else if (command === COMMAND.APPLY_LEAVES) {
+        applyLeaves(partition, leaves, ctrl[CTRL.COUNT], r0, r1, raw);
+      } else if (command === COMMAND.LOAD_FEATURE_INFO) {
+        work.loadFeatureInfo();
       } else {
         throw new Error(`unknown command ${command}`);
       }

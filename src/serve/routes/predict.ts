@@ -2,10 +2,10 @@
  * POST /predict (the default model) and POST /models/:name/predict. One JSON object in, one answer out; an array
  * in, an array out. Each answer is sent only after its prediction row is committed to the predictions table.
  */
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ServeContext } from '../app.js';
 import { ServeError } from '../errors.js';
+import { timeOrderedUuid } from '../ids.js';
 import { PredictionLogUnavailable, type PredictionRecord } from '../prediction-log.js';
 import { predictionAnswerSchema, errorSchema } from '../openapi.js';
 
@@ -73,13 +73,14 @@ async function predict(
   const rows = served.contract.parse(request.body, context.maxBatchRows);
   const { model, version } = served;
   const { probability, prediction } = model.predictRecords(rows.map((row) => row.features));
-  const createdAt = new Date().toISOString();
+  const now = Date.now();
+  const createdAt = new Date(now).toISOString();
   const records: PredictionRecord[] = rows.map((row, i) => {
     if (!(probability[i] >= 0 && probability[i] <= 1)) {
       throw new Error(`${name} version ${version} gave probability ${probability[i]} for row ${i}`);
     }
     return {
-      id: randomUUID(),
+      id: timeOrderedUuid(now),
       request_id: request.id,
       created_at: createdAt,
       model_name: name,

@@ -2,7 +2,7 @@
 import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import type { ServeContext } from '../app.js';
-import { MetricsRegistry } from '../metrics.js';
+import { MetricsRegistry, renderSnapshots } from '../metrics.js';
 import type { ModelStatus } from '../served-models.js';
 
 /** A database that does not answer a trivial query within this time counts as unreachable. */
@@ -36,9 +36,12 @@ export function registerStatusRoutes(app: FastifyInstance, context: ServeContext
     default: context.models.defaultModel,
     models: context.models.statuses().map(describeModel),
   }));
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format)', tags: ['status'] } }, (_request, reply) =>
-    reply.type(MetricsRegistry.contentType).send(context.metrics.registry.render()),
-  );
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format)', tags: ['status'] } }, async (_request, reply) => {
+    const text = context.clusterMetrics
+      ? renderSnapshots(await context.clusterMetrics.gather())
+      : context.metrics.registry.render();
+    return reply.type(MetricsRegistry.contentType).send(text);
+  });
 }
 
 async function health(context: ServeContext): Promise<Health> {

@@ -1,0 +1,379 @@
+/**
+ * Serving benchmark: autocannon against a real `serve()` server in its own process(es), the original's request body,
+ * one row per request and batches of 100, 16 connections, every prediction logged (group commit) to SQLite and, when
+ * MLDEPLOY_BENCH_POSTGRES_URL (or MLDEPLOY_TEST_POSTGRES_URL) is set, to a fresh PostgreSQL database. After each run
+ * the stored rows are counted: every answered prediction must be in the database. A bare Fastify route (JSON in,
+ * constant JSON out, nothing stored) is measured the same way, as the ceiling this machine allows. The machine is
+ * shared and noisy: each case runs --repeat times and the run with the median requests/s is reported.
+ *
+ *   node dist/bench/serve.js                                    the full matrix (workers 1 and 2), prints a table
+ *   node dist/bench/serve.js --duration 5 --repeat 1 --workers 1  shorter / fewer runs
+ *   node dist/bench/serve.js --write-docs                       also records the results in docs/BENCHMARKS.md
+ *   node dist/bench/serve.js --server [ceiling]                 (internal) the server process the parent starts
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import cluster from 'node:cluster';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import autocannon from 'autocannon';
+import { fastify } from 'fastify';
+import pg from 'pg';
+import { loadConfig } from '../config.js';
+import { migrateToLatest, openStore, type Store } from '../db/index.js';
+import { LogisticRegression } from '../ml/logistic.js';
+import { createRng } from '../ml/random.js';
+import { fitTabularModel } from '../ml/tabular-model.js';
+import { serve } from '../serve/cluster.js';
+import { FileArtifactRepository } from '../tracking/artifacts/index.js';
+import { ModelRegistry } from '../tracking/registry.js';
+
+const MODEL = 'clients_model';
+const CONNECTIONS = 16;
+/** The body the original FastAPI service was benchmarked with. */
+const ORIGINAL_REQUEST = {
+  id: 0,
+  age: 35.0,
+  annual_income: 107770.0,
+  credit_score: 331.0,
+  loan_amount: 31580.0,
+  loan_duration_years: 28,
+  number_of_open_accounts: 13.0,
+  had_past_default: 0,
+};
+/** From /work/shared/reference/README.md: FastAPI + scikit-learn + a MariaDB insert per request, 16 connections. */
+const ORIGINAL = { requestsPerSecond: 100, p99Ms: 240 };
+
+interface Scenario {
+  database: 'sqlite' | 'postgres' | 'none (bare route)';
+  workers: number;
+  rowsPerRequest: 1 | 100;
+}
+
+interface Outcome extends Scenario {
+  requestsPerSecond: number;
+  rowsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  answered: number;
+  failed: number;
+  stored: number;
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A logistic model on the original's features, fitted on synthetic applications, registered and promoted. */
+async function publishModel(store: Store, artifactsDir: string): Promise<void> {
+  const n = 2000;
+  const rng = createRng(7);
+  const names = Object.keys(ORIGINAL_REQUEST).filter((k) => k !== 'id');
+  const data = Object.fromEntries(names.map((name) => [name, new Float64Array(n)]));
+  const y = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    data.age[i] = 20 + rng.int(50);
+    data.annual_income[i] = rng.next() < 0.1 ? NaN : 20_000 + rng.int(130_000);
+    data.credit_score[i] = 300 + rng.int(550);
+    data.loan_amount[i] = 1000 + rng.int(49_000);
+    data.loan_duration_years[i] = 1 + rng.int(30);
+    data.number_of_open_accounts[i] = rng.int(20);
+    data.had_past_default[i] = rng.next() < 0.2 ? 1 : 0;
+    y[i] = (data.credit_score[i] - 575) / 90 - (data.loan_amount[i] - 25_000) / 15_000 + rng.next() - 0.5 > 0 ? 1 : 0;
+  }
+  const model = fitTabularModel({
+    data,
+    y,
+    signature: {
+      features: names.map((name) => ({
+        name,
+        type: name === 'had_past_default' ? ('boolean' as const) : name === 'loan_duration_years' ? ('integer' as const) : ('float' as const),
+        nullable: name === 'annual_income',
+      })),
+      rowIdColumns: ['id'],
+      target: { name: 'loan_approval', positiveLabel: '1', negativeLabel: '0' },
+    },
+    estimator: new LogisticRegression(),
+    encoding: 'linear',
+  });
+  await new FileArtifactRepository(artifactsDir).put('bench/model.json', JSON.stringify(model.toJSON()));
+  const registry = new ModelRegistry(store);
+  const { version } = await registry.registerVersion({ name: MODEL, artifactKey: 'bench/model.json', metrics: {} });
+  await registry.setAlias(MODEL, 'production', version, { action: 'force_promote', reason: 'benchmark' });
+}
+
+async function storedRows(store: Store): Promise<number> {
+  const row = await store.db.selectFrom('predictions').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+async function startServer(
+  env: Record<string, string>,
+  workers: number,
+  mode: 'api' | 'ceiling',
+): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--server', mode], {
+    env: {
+      ...process.env,
+      ...env,
+      MLDEPLOY_PORT: String(port),
+      MLDEPLOY_HOST: '127.0.0.1',
+      MLDEPLOY_BENCH_WORKERS: String(workers),
+      MLDEPLOY_API_KEYS: '',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ready = await fetch(`${url}/ready`).then((r) => r.ok, () => false);
+    if (ready) break;
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error('the benchmark server did not become ready');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, child };
+}
+
+/** The ceiling: the same Fastify, JSON body parsed, a constant answer, nothing validated, scored or stored. */
+async function serveBareRoute(workers: number): Promise<void> {
+  const untilTerm = () => new Promise((resolve) => process.once('SIGTERM', resolve));
+  if (workers > 1 && cluster.isPrimary) {
+    for (let i = 0; i < workers; i++) cluster.fork();
+    await untilTerm();
+    const exits = Object.values(cluster.workers ?? {}).map((w) => new Promise((resolve) => w!.once('exit', resolve)));
+    for (const worker of Object.values(cluster.workers ?? {})) worker!.process.kill('SIGTERM');
+    await Promise.all(exits);
+    return;
+  }
+  const config = loadConfig();
+  const app = fastify();
+  const answer = { prediction: 0, probability: 0.5, threshold: 0.5, label: '0', model: { name: MODEL, version: 1 } };
+  app.post('/predict', async (request) => ({ ...answer, row_id: String((request.body as { id?: unknown }).id) }));
+  app.get('/ready', async () => ({ ready: true }));
+  await app.listen({ port: config.port, host: config.host });
+  await untilTerm();
+  await app.close();
+  process.exit(0);
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+function body(rowsPerRequest: number): string {
+  if (rowsPerRequest === 1) return JSON.stringify(ORIGINAL_REQUEST);
+  return JSON.stringify(Array.from({ length: rowsPerRequest }, (_, i) => ({ ...ORIGINAL_REQUEST, id: i })));
+}
+
+async function load(url: string, rowsPerRequest: number, duration: number) {
+  return autocannon({
+    url: `${url}/predict`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: body(rowsPerRequest),
+    connections: CONNECTIONS,
+    duration,
+  });
+}
+
+/** Runs the load `repeat` times and keeps the run with the median requests/s; counts stored rows over all runs. */
+async function measure(
+  scenario: Scenario,
+  url: string,
+  options: { duration: number; repeat: number; store?: Store },
+): Promise<Outcome> {
+  const runs: autocannon.Result[] = [];
+  const before = options.store ? await storedRows(options.store) : 0;
+  for (let i = 0; i < options.repeat; i++) runs.push(await load(url, scenario.rowsPerRequest, options.duration));
+  // Let requests cut off at the end of a run finish before counting.
+  await new Promise((r) => setTimeout(r, 500));
+  const stored = options.store ? (await storedRows(options.store)) - before : 0;
+  const median = [...runs].sort((a, b) => a.requests.average - b.requests.average)[Math.floor(runs.length / 2)];
+  process.stdout.write(
+    `  ${scenario.database}, ${scenario.workers} worker(s), ${scenario.rowsPerRequest} row(s)/request: ` +
+      `${runs.map((r) => Math.round(r.requests.average)).join(', ')} requests/s\n`,
+  );
+  return {
+    ...scenario,
+    requestsPerSecond: median.requests.average,
+    rowsPerSecond: median.requests.average * scenario.rowsPerRequest,
+    p50Ms: median.latency.p50,
+    p99Ms: median.latency.p99,
+    answered: runs.reduce((n, r) => n + r['2xx'], 0),
+    failed: runs.reduce((n, r) => n + r.non2xx + r.errors, 0),
+    stored,
+  };
+}
+
+async function runScenarios(
+  database: 'sqlite' | 'postgres',
+  databaseUrl: string,
+  workerCounts: number[],
+  options: { duration: number; repeat: number },
+): Promise<Outcome[]> {
+  const store = openStore(databaseUrl);
+  const dir = mkdtempSync(join(tmpdir(), 'mldeploy-bench-serve-'));
+  const outcomes: Outcome[] = [];
+  try {
+    await migrateToLatest(store.db);
+    await publishModel(store, join(dir, 'artifacts'));
+    const env = { MLDEPLOY_DATABASE_URL: databaseUrl, MLDEPLOY_ARTIFACTS_URL: pathToFileURL(join(dir, 'artifacts')).href };
+    for (const workers of workerCounts) {
+      const { url, child } = await startServer(env, workers, 'api');
+      try {
+        await load(url, 1, 2); // warm-up: JIT, connection pools, SQLite pages
+        for (const rowsPerRequest of [1, 100] as const) {
+          outcomes.push(await measure({ database, workers, rowsPerRequest }, url, { ...options, store }));
+        }
+      } finally {
+        await stopServer(child);
+      }
+    }
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return outcomes;
+}
+
+async function runCeiling(workerCounts: number[], options: { duration: number; repeat: number }): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  for (const workers of workerCounts) {
+    const { url, child } = await startServer({}, workers, 'ceiling');
+    try {
+      await load(url, 1, 2);
+      outcomes.push(await measure({ database: 'none (bare route)', workers, rowsPerRequest: 1 }, url, options));
+    } finally {
+      await stopServer(child);
+    }
+  }
+  return outcomes;
+}
+
+/** A fresh PostgreSQL database next to the configured one, dropped afterwards. */
+async function withPostgres<T>(adminUrl: string, run: (url: string) => Promise<T>): Promise<T> {
+  const name = `mldeploy_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  try {
+    return await run(url.href);
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+function table(outcomes: Outcome[]): string {
+  const lines = [
+    '| stored to | workers | rows/request | requests/s | predictions/s | p50 ms | p99 ms | answered | stored | failed | vs original (requests/s) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  const n = (value: number) => Math.round(value).toLocaleString('en-US');
+  for (const o of outcomes) {
+    const bare = o.database === 'none (bare route)';
+    lines.push(
+      `| ${o.database} | ${o.workers} | ${o.rowsPerRequest} | ${n(o.requestsPerSecond)} | ${bare ? '-' : n(o.rowsPerSecond)} | ` +
+        `${o.p50Ms} | ${o.p99Ms} | ${n(o.answered)} | ${bare ? '-' : n(o.stored)} | ${o.failed} | ` +
+        `${bare ? '-' : `${(o.requestsPerSecond / ORIGINAL.requestsPerSecond).toFixed(0)}x`} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function docsSection(outcomes: Outcome[], command: string, options: { duration: number; repeat: number }): string {
+  const cpu = cpus();
+  const machine = `${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}`;
+  return [
+    '## Serving',
+    '',
+    `Command: \`${command}\`. Machine: ${machine}; date: ${new Date().toISOString().slice(0, 10)}.`,
+    '',
+    `autocannon, ${CONNECTIONS} connections, the original's request body (batches: 100 copies of it), against \`serve()\``,
+    `in its own process(es); each case runs ${options.repeat} x ${options.duration} s after a 2 s warm-up and the run with`,
+    'the median requests/s is shown. autocannon shares the machine (and its 2 cores) with the server, and other work',
+    'on the machine makes runs vary; latency is measured by autocannon with 1 ms resolution. "stored" counts the rows',
+    'committed to `predictions` over all runs of a case: it is at least "answered" x rows/request (requests cut off',
+    'when a run stops may also be committed), so no prediction was answered before it was stored. The bare route is',
+    'the same Fastify parsing the same body and answering a constant: the ceiling of this machine and load generator.',
+    '',
+    table(outcomes),
+    '',
+    `The original (FastAPI + scikit-learn + one MariaDB insert per request, ${CONNECTIONS} connections, from`,
+    `/work/shared/reference/README.md): about ${ORIGINAL.requestsPerSecond} requests/s, p99 about ${ORIGINAL.p99Ms} ms.`,
+    '',
+  ].join('\n');
+}
+
+/** Replaces (or appends) the "## Serving" section of docs/BENCHMARKS.md, leaving the other sections as they are. */
+function writeDocs(section: string): void {
+  const file = fileURLToPath(new URL('../../docs/BENCHMARKS.md', import.meta.url));
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const start = text.search(/^## Serving\s*$/m);
+  let next = -1;
+  if (start >= 0) {
+    const after = text.slice(start + 1).search(/^## /m);
+    next = after >= 0 ? start + 1 + after : -1;
+  }
+  const updated =
+    start >= 0
+      ? text.slice(0, start) + section + (next >= 0 ? '\n' + text.slice(next) : '')
+      : `${text.trimEnd()}\n\n${section}`;
+  writeFileSync(file, updated.replace(/\n{3,}/g, '\n\n'));
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--server')) {
+    const workers = Number(process.env.MLDEPLOY_BENCH_WORKERS ?? 1);
+    if (process.argv.includes('ceiling')) {
+      await serveBareRoute(workers);
+    } else {
+      await serve({ workers, config: loadConfig(), apiKeys: [], app: { logRequests: false } });
+    }
+    return;
+  }
+  const options = { duration: Number(arg('duration') ?? 10), repeat: Number(arg('repeat') ?? 3) };
+  const workerCounts = (arg('workers') ?? '1,2').split(',').map(Number);
+  const outcomes = await runCeiling(workerCounts, options);
+  const sqliteDir = mkdtempSync(join(tmpdir(), 'mldeploy-bench-db-'));
+  try {
+    outcomes.push(...(await runScenarios('sqlite', `sqlite:${join(sqliteDir, 'bench.db')}`, workerCounts, options)));
+  } finally {
+    rmSync(sqliteDir, { recursive: true, force: true });
+  }
+  const postgres = process.env.MLDEPLOY_BENCH_POSTGRES_URL ?? process.env.MLDEPLOY_TEST_POSTGRES_URL;
+  if (postgres) outcomes.push(...(await withPostgres(postgres, (url) => runScenarios('postgres', url, workerCounts, options))));
+  else process.stdout.write('PostgreSQL skipped: set MLDEPLOY_BENCH_POSTGRES_URL to include it\n');
+
+  process.stdout.write(`\n${table(outcomes)}\n`);
+  const unstored = outcomes.filter((o) => o.database !== 'none (bare route)' && (o.stored < o.answered * o.rowsPerRequest || o.failed > 0));
+  if (unstored.length > 0) {
+    process.stderr.write('FAILED: some runs had failed requests or answered predictions that were not stored\n');
+    process.exitCode = 1;
+  }
+  if (process.argv.includes('--write-docs')) {
+    const command = `node dist/bench/serve.js ${process.argv.slice(2).join(' ')}`.trim();
+    writeDocs(docsSection(outcomes, command, options));
+    process.stdout.write('recorded in docs/BENCHMARKS.md (Serving)\n');
+  }
+}
+
+await main();

@@ -1,0 +1,219 @@
+/**
+ * `preprocess_data`: the dataset's latest raw table -> a clean table with a stratified, seeded train/val/test split,
+ * the target as y (0/1), and the feature columns (row ids and free text dropped), recorded as a dataset snapshot.
+ * Imputation and scaling are not done here: they belong to the model pipeline, fitted on the train split only.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { Store } from '../db/connect.js';
+import { assertIdentifier } from '../db/identifiers.js';
+import type { FeatureSpec, FeatureType } from '../ml/types.js';
+import { BulkInserter } from './bulk-insert.js';
+import { LINE_COLUMN, resolveColumn, type ColumnSchema } from './columns.js';
+import { DataError } from './errors.js';
+import { latestLoadedLoad } from './raw-loads.js';
+import { readPages } from './raw-read.js';
+import { findRowIdColumns } from './row-ids.js';
+import {
+  findSnapshotByHash,
+  snapshotRow,
+  type DatasetSnapshot,
+  type SnapshotCounts,
+} from './snapshots.js';
+import { assignSplits, checkFractions, DEFAULT_FRACTIONS, NO_SPLIT, SPLITS, type Fractions } from './split.js';
+import { cleanTableName, replaceTableAtomically, tableExists, type TableColumn } from './tables.js';
+import { choosePositiveLabel, labelText, normaliseLabel, type LabelCount } from './target.js';
+
+export const DEFAULT_SEED = 1337;
+/** Column names of the clean table that features cannot have. */
+export const CLEAN_TABLE_COLUMNS = [LINE_COLUMN, 'split', 'y'] as const;
+/** A target with more distinct values than this is not a class label. */
+const MAX_TARGET_VALUES = 10_000;
+/** Bump when the clean table's content for the same inputs changes (it is part of the snapshot hash). */
+const FORMAT = 1;
+
+export interface PreprocessOptions {
+  dataset: string;
+  /** The target column, as written in the file or normalised. */
+  target: string;
+  /** The target value that means y = 1; needed unless the values are an obvious pair (0/1, yes/no, y/n, true/false). */
+  positiveLabel?: string;
+  /** Seed of the split (default 1337). */
+  seed?: number;
+  /** Train, validation and test shares (default [0.7, 0.1, 0.2]). */
+  fractions?: readonly [number, number, number];
+  /** Columns to leave out besides row ids and text columns. */
+  dropColumns?: string[];
+}
+
+/** The target of every raw row, in line order: label codes (-1 = missing) into `values`. */
+async function readLabels(store: Store, table: string, target: ColumnSchema) {
+  const lines: number[] = [];
+  const codes: number[] = [];
+  const index = new Map<string, number>();
+  const counts: LabelCount[] = [];
+  for await (const page of readPages(store.db, table, [target.name])) {
+    for (const row of page) {
+      lines.push(Number(row.source_line));
+      const text = labelText(row[target.name], target);
+      if (text === null) {
+        codes.push(-1);
+        continue;
+      }
+      let code = index.get(text);
+      if (code === undefined) {
+        if (index.size === MAX_TARGET_VALUES) {
+          throw new DataError(`target "${target.name}" has more than ${MAX_TARGET_VALUES} distinct values: it is not a class label`);
+        }
+        code = index.size;
+        index.set(text, code);
+        counts.push({ value: text, count: 0 });
+      }
+      counts[code].count++;
+      codes.push(code);
+    }
+  }
+  return { lines, codes, counts };
+}
+
+function featureType(column: ColumnSchema): FeatureType {
+  return column.type as FeatureType;
+}
+
+function tableColumn(feature: ColumnSchema): TableColumn {
+  const kinds = { integer: 'integer', float: 'number', boolean: 'flag', categorical: 'string' } as const;
+  return { name: feature.name, kind: kinds[feature.type as FeatureType] };
+}
+
+function snapshotHash(parts: Record<string, unknown>): string {
+  return createHash('sha256').update(JSON.stringify({ format: FORMAT, ...parts })).digest('hex');
+}
+
+/** Builds (or reuses) the dataset snapshot of the dataset's latest raw load with these options. */
+export async function preprocessData(store: Store, options: PreprocessOptions): Promise<DatasetSnapshot> {
+  const dataset = assertIdentifier(options.dataset, 'dataset name');
+  const seed = options.seed ?? DEFAULT_SEED;
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new DataError(`seed must be a non-negative integer, got ${options.seed}`);
+  const fractions: Fractions = checkFractions(options.fractions ?? DEFAULT_FRACTIONS);
+  const load = await latestLoadedLoad(store.db, dataset);
+  if (!load) throw new DataError(`dataset "${dataset}" has no loaded raw data: run load_raw_data first`);
+  const columns = JSON.parse(load.columns_json) as ColumnSchema[];
+  const target = resolveColumn(columns, options.target);
+  const dropped = (options.dropColumns ?? []).map((c) => resolveColumn(columns, c).name);
+  if (dropped.includes(target.name)) throw new DataError(`the target "${target.name}" cannot be dropped`);
+
+  const labels = await readLabels(store, load.table_name, target);
+  const positiveLabel = choosePositiveLabel(
+    target,
+    [...labels.counts].sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1)),
+    options.positiveLabel,
+  );
+  const contentHash = snapshotHash({
+    dataset,
+    raw: load.content_hash,
+    columns: columns.map((c) => [c.name, c.type]),
+    target: target.name,
+    positiveLabel,
+    seed,
+    fractions,
+    dropped: [...dropped].sort(),
+  });
+  const existing = await findSnapshotByHash(store.db, dataset, contentHash);
+  if (existing && (await tableExists(store.db, existing.table))) return existing;
+
+  const rowIdColumns = await findRowIdColumns(
+    store.db,
+    load.table_name,
+    columns.filter((c) => c !== target && !dropped.includes(c.name)),
+  );
+  const features = columns.filter(
+    (c) => c !== target && c.type !== 'text' && !dropped.includes(c.name) && !rowIdColumns.includes(c.name),
+  );
+  if (features.length === 0) {
+    throw new DataError(`no feature column left in "${dataset}" after dropping the target, row ids, text and dropped columns`);
+  }
+  for (const f of features) {
+    if ((CLEAN_TABLE_COLUMNS as readonly string[]).includes(f.name)) {
+      throw new DataError(`column "${f.name}" clashes with the clean table's own "${f.name}" column: drop or rename it`);
+    }
+  }
+
+  const positive = normaliseLabel(positiveLabel);
+  const positiveCodes = new Set(labels.counts.flatMap((c, code) => (normaliseLabel(c.value) === positive ? [code] : [])));
+  const y = Uint8Array.from(labels.codes, (code) => (code < 0 ? NO_SPLIT : positiveCodes.has(code) ? 1 : 0));
+  const splits = assignSplits(y, fractions, seed);
+  const counts: SnapshotCounts = {
+    train: 0,
+    val: 0,
+    test: 0,
+    positives: { train: 0, val: 0, test: 0 },
+    droppedMissingTarget: labels.codes.filter((c) => c < 0).length,
+  };
+  const table = existing?.table ?? cleanTableName(dataset, contentHash);
+  const missing = features.map(() => 0);
+  const levels = features.map(() => new Set<string>());
+
+  const snapshot = await replaceTableAtomically(
+    store,
+    table,
+    async (staging): Promise<DatasetSnapshot> => {
+      const all: TableColumn[] = [
+        { name: LINE_COLUMN, kind: 'line' },
+        { name: 'split', kind: 'split' },
+        { name: 'y', kind: 'flag' },
+        ...features.map(tableColumn),
+      ];
+      const out = new BulkInserter(staging.db, store.dialect, await staging.create(all, ['split', LINE_COLUMN]), all);
+      let i = 0;
+      for await (const page of readPages(staging.db, load.table_name, features.map((f) => f.name))) {
+        for (const row of page) {
+          const line = Number(row.source_line);
+          if (line !== labels.lines[i]) throw new DataError(`raw table ${load.table_name} changed while preprocessing: run it again`);
+          const code = splits[i++];
+          if (code === NO_SPLIT) continue;
+          const split = SPLITS[code];
+          counts[split]++;
+          counts.positives[split] += y[i - 1];
+          out.value(line);
+          out.value(split);
+          out.value(y[i - 1]);
+          features.forEach((f, j) => {
+            const value = row[f.name] as number | string | null;
+            if (value === null || value === undefined) missing[j]++;
+            else if (f.type === 'categorical') levels[j].add(value as string);
+            out.value(value ?? null);
+          });
+          out.endRow();
+          if (out.full) await out.flush();
+        }
+      }
+      await out.flush();
+      if (i !== labels.lines.length) throw new DataError(`raw table ${load.table_name} changed while preprocessing: run it again`);
+      const specs: FeatureSpec[] = features.map((f, j) => ({
+        name: f.name,
+        type: featureType(f),
+        nullable: missing[j] > 0,
+        ...(f.type === 'categorical' ? { categories: [...levels[j]].sort() } : {}),
+      }));
+      return (
+        existing ?? {
+          id: randomUUID(),
+          dataset,
+          table,
+          rawLoadId: load.id,
+          target: target.name,
+          positiveLabel,
+          features: specs,
+          rowIdColumns,
+          counts,
+          contentHash,
+          seed,
+          createdAt: new Date().toISOString(),
+        }
+      );
+    },
+    async (db, built) => {
+      if (!existing) await db.insertInto('dataset_snapshots').values(snapshotRow(built)).execute();
+    },
+  );
+  return snapshot;
+}

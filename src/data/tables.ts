@@ -1,0 +1,177 @@
+/**
+ * Data tables made at run time (raw_<dataset>, clean_<dataset>_<hash>): their names, column types, and the one way
+ * they are written: into a fresh staging table that replaces the target only when everything succeeded, together with
+ * the metadata row that makes it visible. A failure at any point leaves the previous table and metadata as they were.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { sql, type ColumnDataType, type Expression, type Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { DialectName, Store } from '../db/connect.js';
+import { assertIdentifier } from '../db/identifiers.js';
+
+const MAX_IDENTIFIER = 48;
+
+function fit(prefix: string, dataset: string, suffix: string): string {
+  const room = MAX_IDENTIFIER - prefix.length - suffix.length;
+  return assertIdentifier(`${prefix}${dataset.slice(0, room).replace(/_+$/, '')}${suffix}`, 'table name');
+}
+
+/** `raw_<dataset>`; a long dataset name is shortened and made unique with a hash of it. */
+export function rawTableName(dataset: string): string {
+  assertIdentifier(dataset, 'dataset name');
+  const plain = `raw_${dataset}`;
+  if (plain.length <= MAX_IDENTIFIER) return plain;
+  return fit('raw_', dataset, `_${createHash('sha256').update(dataset).digest('hex').slice(0, 8)}`);
+}
+
+/** `clean_<dataset>_<first 12 hex of the snapshot hash>` (the dataset part shortened when needed). */
+export function cleanTableName(dataset: string, snapshotHash: string): string {
+  assertIdentifier(dataset, 'dataset name');
+  return fit('clean_', dataset, `_${snapshotHash.slice(0, 12)}`);
+}
+
+/** SQL types used in data tables, the same meaning on every dialect. */
+export type ColumnKind = 'line' | 'number' | 'integer' | 'flag' | 'string' | 'split';
+
+export interface TableColumn {
+  name: string;
+  kind: ColumnKind;
+}
+
+function sqlType(kind: ColumnKind, dialect: DialectName): ColumnDataType | Expression<unknown> {
+  switch (kind) {
+    case 'line':
+      return 'integer'; // in SQLite an INTEGER primary key is the rowid: no separate index
+    case 'number':
+      return 'double precision';
+    case 'integer':
+      return 'bigint';
+    case 'flag':
+      return 'smallint';
+    case 'split':
+      return 'varchar(8)';
+    case 'string':
+      return dialect === 'mysql' ? sql`longtext` : 'text'; // MySQL's text stops at 64 KB
+  }
+}
+
+async function createTable(
+  db: Kysely<Database>,
+  dialect: DialectName,
+  table: string,
+  columns: readonly TableColumn[],
+  primaryKey: string[],
+): Promise<void> {
+  let builder = db.schema.createTable(assertIdentifier(table, 'table name'));
+  for (const c of columns) {
+    const required = primaryKey.includes(c.name);
+    builder = builder.addColumn(assertIdentifier(c.name, 'column name'), sqlType(c.kind, dialect), (col) =>
+      required ? col.notNull() : col,
+    );
+  }
+  await builder.addPrimaryKeyConstraint(`${table}_pk`, primaryKey as never).execute();
+}
+
+export async function dropTableIfExists(db: Kysely<Database>, table: string): Promise<void> {
+  await db.schema.dropTable(assertIdentifier(table, 'table name')).ifExists().execute();
+}
+
+export async function tableExists(db: Kysely<Database>, table: string): Promise<boolean> {
+  const tables = await db.introspection.getTables();
+  return tables.some((t) => t.name === table);
+}
+
+function stagingName(kind: 'staging' | 'retired'): string {
+  return `${kind}_${randomBytes(8).toString('hex')}`;
+}
+
+/** What `build` gets: where to write, and a way to (re)create the staging table. */
+export interface Staging {
+  /** Runs the writes; inside the load's transaction. */
+  db: Kysely<Database>;
+  /** Creates a fresh staging table (dropping one made before) and returns its name. */
+  create(columns: readonly TableColumn[], primaryKey: string[]): Promise<string>;
+}
+
+/**
+ * Builds a new version of `target` and publishes it with its metadata, all or nothing.
+ * - SQLite and PostgreSQL: one transaction holds the staging table, its rows, the swap and `record`; DDL is
+ *   transactional there, so an error or a crash anywhere rolls everything back.
+ * - MySQL/MariaDB commit DDL implicitly, so: the staging table is created, filled in one transaction, swapped in with
+ *   one atomic RENAME TABLE, then `record` commits. Any error drops the staging table, or swaps the previous table
+ *   back if `record` failed. Only a process killed between the RENAME and the `record` commit can leave the new table
+ *   without its metadata (the next load replaces it); one killed earlier leaves an unused `staging_*` table.
+ */
+export async function replaceTableAtomically<T>(
+  store: Store,
+  target: string,
+  build: (staging: Staging) => Promise<T>,
+  record: (db: Kysely<Database>, result: T) => Promise<void>,
+): Promise<T> {
+  assertIdentifier(target, 'table name');
+  if (store.dialect !== 'mysql') {
+    return store.db.transaction().execute(async (trx) => {
+      let staging: string | undefined;
+      const result = await build({
+        db: trx,
+        async create(columns, primaryKey) {
+          if (staging) await dropTableIfExists(trx, staging);
+          staging = stagingName('staging');
+          await createTable(trx, store.dialect, staging, columns, primaryKey);
+          return staging;
+        },
+      });
+      if (!staging) throw new Error('internal error: nothing was written to a staging table');
+      await dropTableIfExists(trx, target);
+      await trx.schema.alterTable(staging).renameTo(target).execute();
+      await record(trx, result);
+      return result;
+    });
+  }
+  return store.db.connection().execute(async (conn) => {
+    let staging: string | undefined;
+    try {
+      const result = await build({
+        db: conn,
+        async create(columns, primaryKey) {
+          await sql`rollback`.execute(conn);
+          if (staging) await dropTableIfExists(conn, staging);
+          staging = stagingName('staging');
+          await createTable(conn, 'mysql', staging, columns, primaryKey);
+          await sql`start transaction`.execute(conn);
+          return staging;
+        },
+      });
+      if (!staging) throw new Error('internal error: nothing was written to a staging table');
+      await sql`commit`.execute(conn);
+      const retired = (await tableExists(conn, target)) ? stagingName('retired') : undefined;
+      if (retired) {
+        await sql`rename table ${sql.table(target)} to ${sql.table(retired)}, ${sql.table(staging)} to ${sql.table(target)}`.execute(conn);
+      } else {
+        await sql`rename table ${sql.table(staging)} to ${sql.table(target)}`.execute(conn);
+      }
+      const published = staging;
+      staging = undefined;
+      try {
+        await sql`start transaction`.execute(conn);
+        await record(conn, result);
+        await sql`commit`.execute(conn);
+      } catch (error) {
+        await sql`rollback`.execute(conn);
+        staging = published;
+        if (retired) {
+          await sql`rename table ${sql.table(target)} to ${sql.table(published)}, ${sql.table(retired)} to ${sql.table(target)}`.execute(conn);
+        } else {
+          await sql`rename table ${sql.table(target)} to ${sql.table(published)}`.execute(conn);
+        }
+        throw error;
+      }
+      if (retired) await dropTableIfExists(conn, retired);
+      return result;
+    } catch (error) {
+      await sql`rollback`.execute(conn).catch(() => undefined);
+      if (staging) await dropTableIfExists(conn, staging).catch(() => undefined);
+      throw error;
+    }
+  });
+}

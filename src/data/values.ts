@@ -1,0 +1,41 @@
+/**
+ * How one CSV cell is read: missing markers, numbers and booleans. Cells are trimmed before they get here.
+ */
+
+/** Spellings of "no value" besides the empty cell, compared without regard to case. */
+export const MISSING_MARKERS = ['na', 'n/a', 'null', 'nan', '?'] as const;
+
+const MISSING = new Set<string>(MISSING_MARKERS);
+
+export function isMissing(cell: string): boolean {
+  return cell.length === 0 || (cell.length <= 4 && MISSING.has(cell.toLowerCase()));
+}
+
+/**
+ * The cell as a decimal number (sign, digits, decimal point, exponent: `-1.5`, `5e+05`), or NaN. Hex, binary and octal
+ * literals, Infinity and thousands separators are not numbers here, although `Number()` accepts some of them.
+ */
+export function parseNumber(cell: string): number {
+  const n = Number(cell);
+  if (!Number.isFinite(n)) return NaN;
+  if (cell.length > 2 && cell.charCodeAt(0) === 48) {
+    const prefix = cell.charCodeAt(1) | 0x20; // lower-case
+    if (prefix === 0x78 || prefix === 0x62 || prefix === 0x6f) return NaN; // 0x.., 0b.., 0o..
+  }
+  return n;
+}
+
+/** True for a number that an integer column can hold exactly. */
+export function isExactInteger(n: number): boolean {
+  return Number.isInteger(n) && Math.abs(n) <= Number.MAX_SAFE_INTEGER;
+}
+
+/**
+ * 1 for `true`, 0 for `false` (any case), otherwise undefined. Yes/no is deliberately not boolean: as a feature it is a
+ * two-level category, and as a target the target mapping reads it.
+ */
+export function booleanValue(cell: string): 1 | 0 | undefined {
+  if (cell.length === 4 && cell.toLowerCase() === 'true') return 1;
+  if (cell.length === 5 && cell.toLowerCase() === 'false') return 0;
+  return undefined;
+}

@@ -1,0 +1,305 @@
+/**
+ * The histogram kernels in WebAssembly with 128-bit SIMD: a row's (gradient, hessian) pair is one 64-bit load,
+ * widened to two doubles and added to its bin with one vector add, where JavaScript needs two scalar read-modify-writes.
+ * They run over a WebAssembly.Memory that holds the fit's binned data, gradient pairs, partition and histograms, shared
+ * with the worker threads. The module is assembled here from its instructions (no build step, no binary file).
+ *
+ * Addresses are byte offsets in the memory. A histogram bin is 24 bytes: sum of gradients, sum of hessians, row count
+ * (three doubles), at hist + (f * nBins + b) * 24.
+ */
+
+/** rootHistograms(X, nRows, gh, hist, nBins, f0, f1): adds every row's pair to its bin, features [f0, f1). The caller
+ * zeroes the sums and writes the (constant) root counts first. */
+export type RootKernel = (X: number, nRows: number, gh: number, hist: number, nBins: number, f0: number, f1: number) => void;
+/** nodeHistograms(X, nRows, gh, hist, nBins, f0, f1, partition, start, count): adds the pairs and counts of the rows
+ * partition[start .. start + count) to their bins, features [f0, f1), over a zeroed histogram. */
+export type NodeKernel = (
+  X: number,
+  nRows: number,
+  gh: number,
+  hist: number,
+  nBins: number,
+  f0: number,
+  f1: number,
+  partition: number,
+  start: number,
+  count: number,
+) => void;
+
+/** subtractHistograms(parent, child, nDoubles): parent[k] -= child[k], two doubles at a time. */
+export type SubtractKernel = (parent: number, child: number, nDoubles: number) => void;
+/** partitionRows(column, partition, scratch, start, count, threshold, missingBin): stable, branch-free split of the
+ * rows partition[start .. start + count) on bin <= threshold or bin == missingBin: left rows stay in place (in order),
+ * right rows go to scratch[0 ..]. Returns the number of left rows. */
+export type PartitionKernel = (
+  column: number,
+  partition: number,
+  scratch: number,
+  start: number,
+  count: number,
+  threshold: number,
+  missingBin: number,
+) => number;
+
+export interface Kernels {
+  rootHistograms: RootKernel;
+  nodeHistograms: NodeKernel;
+  subtractHistograms: SubtractKernel;
+  partitionRows: PartitionKernel;
+}
+
+/** The parts of the WebAssembly API used here (the project's TypeScript lib has no WebAssembly declarations). */
+export interface WasmMemory {
+  /** A SharedArrayBuffer for a shared memory; a new object (same bytes, larger) after grow(). */
+  readonly buffer: SharedArrayBuffer;
+  grow(pages: number): number;
+}
+/** A compiled module; structured-cloneable, so it can be sent to a worker. */
+export interface WasmModule {
+  readonly __wasmModule: unique symbol;
+}
+interface WasmApi {
+  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { exports: object };
+}
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+const I32 = 0x7f;
+const uleb = (value: number): number[] => {
+  const out: number[] = [];
+  let v = value >>> 0;
+  do {
+    let byte = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (v !== 0);
+  return out;
+};
+const sleb = (value: number): number[] => {
+  const out: number[] = [];
+  let v = value | 0;
+  for (;;) {
+    const byte = v & 0x7f;
+    v >>= 7;
+    if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+};
+const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+const name = (s: string): number[] => vec([...new TextEncoder().encode(s)].map((b) => [b]));
+const section = (id: number, bytes: number[]): number[] => [id, ...uleb(bytes.length), ...bytes];
+
+/** The instructions the kernels use (memarg: log2 alignment, then offset). */
+const op = {
+  get: (i: number) => [0x20, ...uleb(i)],
+  set: (i: number) => [0x21, ...uleb(i)],
+  tee: (i: number) => [0x22, ...uleb(i)],
+  const: (v: number) => [0x41, ...sleb(v)],
+  add: [0x6a],
+  sub: [0x6b],
+  mul: [0x6c],
+  or: [0x72],
+  eq: [0x46],
+  leU: [0x4d],
+  store32: [0x36, 2, 0],
+  shl: [0x74],
+  shrU: [0x76],
+  and: [0x71],
+  if: [0x04, 0x40],
+  geU: [0x4f],
+  load8: [0x2d, 0, 0],
+  load32: [0x28, 2, 0],
+  f64Load: (offset: number) => [0x2b, 3, ...uleb(offset)],
+  f64Store: (offset: number) => [0x39, 3, ...uleb(offset)],
+  f64One: [0x44, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f],
+  f64Add: [0xa0],
+  v128Load: [0xfd, 0x00, 3, 0],
+  v128Store: [0xfd, 0x0b, 3, 0],
+  v128Load64Zero: [0xfd, 0x5d, 3, 0],
+  f64x2PromoteLowF32x4: [0xfd, 0x5f],
+  f64x2Add: [0xfd, 0xf0, 0x01],
+  f64x2Sub: [0xfd, 0xf1, 0x01],
+  f64Sub: [0xa1],
+  block: [0x02, 0x40],
+  loop: [0x03, 0x40],
+  end: [0x0b],
+  br: (depth: number) => [0x0c, ...uleb(depth)],
+  brIf: (depth: number) => [0x0d, ...uleb(depth)],
+};
+
+/** `for (v = from; v < to; v++) body` (unsigned compare). */
+function forLoop(v: number, from: number[], to: number[], body: number[]): number[] {
+  return [
+    ...from, ...op.set(v),
+    ...op.block, ...op.loop,
+    ...op.get(v), ...to, ...op.geU, ...op.brIf(1),
+    ...body,
+    ...op.get(v), ...op.const(1), ...op.add, ...op.set(v),
+    ...op.br(0),
+    ...op.end, ...op.end,
+  ];
+}
+
+/** bin address = hist + (f * nBins + X[f * nRows + row]) * 24, for the row in local `row`. */
+function binAddress(p: Record<string, number>): number[] {
+  return [
+    ...op.get(p.histF), ...op.get(p.column), ...op.get(p.row), ...op.add, ...op.load8,
+    ...op.const(24), ...op.mul, ...op.add,
+  ];
+}
+
+/** hist[k] (two doubles) += widen(gh pair of the row in local `row`). */
+function addPair(p: Record<string, number>): number[] {
+  return [
+    ...op.get(p.k), ...op.get(p.k), ...op.v128Load,
+    ...op.get(p.gh), ...op.get(p.row), ...op.const(3), ...op.shl, ...op.add, ...op.v128Load64Zero, ...op.f64x2PromoteLowF32x4,
+    ...op.f64x2Add, ...op.v128Store,
+  ];
+}
+
+/** Per-feature prologue: column = X + f * nRows; histF = hist + f * nBins * 24. */
+function featureStart(p: Record<string, number>): number[] {
+  return [
+    ...op.get(p.X), ...op.get(p.f), ...op.get(p.nRows), ...op.mul, ...op.add, ...op.set(p.column),
+    ...op.get(p.hist), ...op.get(p.f), ...op.get(p.nBins), ...op.mul, ...op.const(24), ...op.mul, ...op.add, ...op.set(p.histF),
+  ];
+}
+
+function rootBody(): { locals: number; code: number[] } {
+  // params 0-6; locals 7.. : f, i (= row), column, histF, k
+  const p = { X: 0, nRows: 1, gh: 2, hist: 3, nBins: 4, f0: 5, f1: 6, f: 7, row: 8, column: 9, histF: 10, k: 11 };
+  const perRow = [...binAddress(p), ...op.set(p.k), ...addPair(p)];
+  const perFeature = [...featureStart(p), ...forLoop(p.row, op.const(0), op.get(p.nRows), perRow)];
+  return { locals: 5, code: [...forLoop(p.f, op.get(p.f0), op.get(p.f1), perFeature), ...op.end] };
+}
+
+function nodeBody(): { locals: number; code: number[] } {
+  // params 0-9; locals 10.. : f, i, column, histF, k, row, end
+  const p = {
+    X: 0, nRows: 1, gh: 2, hist: 3, nBins: 4, f0: 5, f1: 6, partition: 7, start: 8, count: 9,
+    f: 10, i: 11, column: 12, histF: 13, k: 14, row: 15, end: 16,
+  };
+  const perRow = [
+    ...op.get(p.partition), ...op.get(p.i), ...op.const(2), ...op.shl, ...op.add, ...op.load32, ...op.set(p.row),
+    ...binAddress(p), ...op.set(p.k),
+    ...addPair(p),
+    ...op.get(p.k), ...op.get(p.k), ...op.f64Load(16), ...op.f64One, ...op.f64Add, ...op.f64Store(16),
+  ];
+  const perFeature = [...featureStart(p), ...forLoop(p.i, op.get(p.start), op.get(p.end), perRow)];
+  return {
+    locals: 7,
+    code: [
+      ...op.get(p.start), ...op.get(p.count), ...op.add, ...op.set(p.end),
+      ...forLoop(p.f, op.get(p.f0), op.get(p.f1), perFeature),
+      ...op.end,
+    ],
+  };
+}
+
+function subtractBody(): { locals: number; code: number[] } {
+  // params: parent, child, nDoubles; locals: k (byte offset), pairsEnd (bytes)
+  const p = { parent: 0, child: 1, n: 2, k: 3, pairsEnd: 4 };
+  const at = (base: number): number[] => [...op.get(base), ...op.get(p.k), ...op.add];
+  const pairs = [
+    ...at(p.parent), ...at(p.parent), ...op.v128Load, ...at(p.child), ...op.v128Load, ...op.f64x2Sub, ...op.v128Store,
+  ];
+  // k advances by 16 bytes per pair: loop over pair index i with k = i * 16.
+  return {
+    locals: 2,
+    code: [
+      ...op.get(p.n), ...op.const(1), ...op.shrU, ...op.const(4), ...op.shl, ...op.set(p.pairsEnd),
+      ...op.const(0), ...op.set(p.k),
+      ...op.block, ...op.loop,
+      ...op.get(p.k), ...op.get(p.pairsEnd), ...op.geU, ...op.brIf(1),
+      ...pairs,
+      ...op.get(p.k), ...op.const(16), ...op.add, ...op.set(p.k),
+      ...op.br(0),
+      ...op.end, ...op.end,
+      // An odd count leaves one double.
+      ...op.get(p.n), ...op.const(1), ...op.and, ...op.if,
+      ...at(p.parent), ...at(p.parent), ...op.f64Load(0), ...at(p.child), ...op.f64Load(0), ...op.f64Sub, ...op.f64Store(0),
+      ...op.end,
+      ...op.end,
+    ],
+  };
+}
+
+function partitionBody(): { locals: number; code: number[] } {
+  // params: column, partition, scratch, start, count, threshold, missingBin; locals: i, end, row, left, nl, nr
+  const p = { column: 0, partition: 1, scratch: 2, start: 3, count: 4, threshold: 5, missingBin: 6, i: 7, end: 8, row: 9, left: 10, nl: 11, nr: 12 };
+  const word = (base: number, index: number[]): number[] => [...op.get(base), ...index, ...op.const(2), ...op.shl, ...op.add];
+  const perRow = [
+    ...word(p.partition, op.get(p.i)), ...op.load32, ...op.set(p.row),
+    // left = bin <= threshold | bin == missingBin
+    ...op.get(p.column), ...op.get(p.row), ...op.add, ...op.load8, ...op.tee(p.left), ...op.get(p.threshold), ...op.leU,
+    ...op.get(p.left), ...op.get(p.missingBin), ...op.eq, ...op.or, ...op.set(p.left),
+    // partition[start + nl] = row; scratch[nr] = row; nl += left; nr += 1 - left
+    ...word(p.partition, [...op.get(p.start), ...op.get(p.nl), ...op.add]), ...op.get(p.row), ...op.store32,
+    ...word(p.scratch, op.get(p.nr)), ...op.get(p.row), ...op.store32,
+    ...op.get(p.nl), ...op.get(p.left), ...op.add, ...op.set(p.nl),
+    ...op.get(p.nr), ...op.const(1), ...op.add, ...op.get(p.left), ...op.sub, ...op.set(p.nr),
+  ];
+  return {
+    locals: 6,
+    code: [
+      ...op.get(p.start), ...op.get(p.count), ...op.add, ...op.set(p.end),
+      ...forLoop(p.i, op.get(p.start), op.get(p.end), perRow),
+      ...op.get(p.nl),
+      ...op.end,
+    ],
+  };
+}
+
+function moduleBytes(): Uint8Array {
+  const funcType = (nParams: number, results = 0): number[] => [
+    0x60, ...vec(Array.from({ length: nParams }, () => [I32])), ...vec(Array.from({ length: results }, () => [I32])),
+  ];
+  const body = ({ locals, code }: { locals: number; code: number[] }): number[] => {
+    const bytes = [...vec([[...uleb(locals), I32]]), ...code];
+    return [...uleb(bytes.length), ...bytes];
+  };
+  // Imports one shared memory "env.memory" (flags 3: shared, with a maximum).
+  const memoryImport = [...name('env'), ...name('memory'), 0x02, 0x03, ...uleb(1), ...uleb(MAX_PAGES)];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([funcType(7), funcType(10), funcType(3), funcType(7, 1)])),
+    ...section(2, vec([memoryImport])),
+    ...section(3, vec([[0], [1], [2], [3]])),
+    ...section(7, vec([
+      [...name('rootHistograms'), 0x00, 0],
+      [...name('nodeHistograms'), 0x00, 1],
+      [...name('subtractHistograms'), 0x00, 2],
+      [...name('partitionRows'), 0x00, 3],
+    ])),
+    ...section(10, vec([body(rootBody()), body(nodeBody()), body(subtractBody()), body(partitionBody())])),
+  ]);
+}
+
+/** 4 GiB, the wasm32 limit: only reserved address space until the memory grows. */
+export const MAX_PAGES = 65536;
+export const PAGE_BYTES = 65536;
+
+let compiled: WasmModule | null = null;
+
+/** The compiled kernel module (compiled once per thread; a Module can also be sent to a worker). */
+export function kernelModule(): WasmModule {
+  compiled ??= new wasm.Module(moduleBytes());
+  return compiled;
+}
+
+export function instantiateKernels(memory: WasmMemory, module: WasmModule = kernelModule()): Kernels {
+  const instance = new wasm.Instance(module, { env: { memory } });
+  return instance.exports as unknown as Kernels;
+}
+
+/** A shared memory of at least `bytes` bytes that can grow up to 4 GiB. */
+export function createSharedMemory(bytes: number): WasmMemory {
+  const pages = Math.ceil(bytes / PAGE_BYTES);
+  if (pages > MAX_PAGES) throw new RangeError(`HistGradientBoostingClassifier: the fit needs ${bytes} bytes of working memory, more than 4 GiB`);
+  return new wasm.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
+}

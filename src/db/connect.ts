@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
 import { createPool as createMysqlPool } from 'mysql2';
 import pg from 'pg';
 import type { Database } from './schema.js';
@@ -52,6 +52,29 @@ export function sqlitePath(url: string): string {
   return resolve(decodeURIComponent(rest));
 }
 
+/**
+ * Kysely prepares every SQLite statement anew; the same few statements (bulk inserts, the prediction log) run
+ * thousands of times, so prepared statements are kept by SQL text. Statements run synchronously, so one cached
+ * statement is never used by two queries at once (Kysely's .stream() is not used on SQLite).
+ */
+function withStatementCache(database: SQLite.Database, maxStatements = 256): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(sql: string) {
+      let statement = cache.get(sql);
+      if (statement) {
+        cache.delete(sql); // re-inserted below: the Map's order doubles as least-recently-used order
+      } else {
+        statement = database.prepare(sql);
+        if (cache.size >= maxStatements) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(sql, statement);
+      return statement;
+    },
+  } as SqliteDatabase;
+}
+
 export function openStore(url: string, options: StoreOptions = {}): Store {
   const dialect = dialectOf(url);
   const displayUrl = redactUrl(url);
@@ -63,7 +86,7 @@ export function openStore(url: string, options: StoreOptions = {}): Store {
     database.pragma('journal_mode = WAL');
     database.pragma('busy_timeout = 10000');
     database.pragma('foreign_keys = ON');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
     return { db, dialect, displayUrl, close: () => db.destroy() };
   }
   if (dialect === 'postgres') {

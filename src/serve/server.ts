@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
-import { openContext } from '../context.js';
+import { openContext, type AppContext } from '../context.js';
 import { createLogger, type Logger } from '../logger.js';
 import { buildApp, type AppOptions, type AppPlugin } from './app.js';
 import { loadApiKeys } from './auth.js';
@@ -19,8 +19,8 @@ export interface ServerOptions {
   logger?: Logger;
   /** Default: loadApiKeys(process.env), i.e. MLDEPLOY_API_KEYS and MLDEPLOY_API_KEYS_FILE. */
   apiKeys?: string[];
-  /** Extra routes (the dashboard): mounted behind the same API-key check. */
-  plugins?: AppPlugin[];
+  /** Extra routes (the dashboard), built on this process's services and mounted behind the same API-key check. */
+  plugins?: (context: AppContext) => AppPlugin[];
   app?: AppTuning;
 }
 
@@ -48,7 +48,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       config,
       logger,
       apiKeys,
-      plugins: options.plugins,
+      plugins: options.plugins?.(context),
     });
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {

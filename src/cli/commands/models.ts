@@ -22,7 +22,7 @@ export function registerModelCommands(program: Command): void {
           printTable(
             list.map((m) => ({
               name: m.name,
-              latest: m.latestVersion,
+              latest: m.latestVersion?.version ?? '',
               production: m.aliases[PRODUCTION] ?? '',
               aliases: Object.entries(m.aliases).map(([a, v]) => `${a}=v${v}`).join(' '),
             })),

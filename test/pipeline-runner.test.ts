@@ -169,6 +169,35 @@ describe.each(backends)('pipeline runner on $name', (backend) => {
     expect(run.tasks[1]!.attempts.map((a) => a.state)).toEqual(['failed', 'failed']);
   });
 
+  it.skipIf(!backend.url)('fails at once, without retries or a stack trace, on an error marked permanent', async () => {
+    const calls = new Calls();
+    class BadInput extends Error {
+      readonly permanent = true;
+    }
+    const dag = defineDag({
+      id: 'bad_input',
+      tasks: [
+        {
+          id: 'load',
+          retries: 3,
+          retryDelayMs: 10,
+          run: async () => {
+            calls.hit('load');
+            throw new BadInput('line 3: expected 9 fields, found 7');
+          },
+        },
+      ],
+    });
+    const r = runner([dag]);
+    const run = await r.waitFor(await r.trigger('bad_input'), { timeoutMs: 10_000 });
+    expect(run.status).toBe('failed');
+    expect(calls.of('load')).toBe(1);
+    expect(run.tasks[0]).toMatchObject({ state: 'failed', tryNumber: 1, error: 'line 3: expected 9 fields, found 7' });
+    expect(run.error).toBe('Task "load" failed: line 3: expected 9 fields, found 7');
+    const log = await r.taskLog(run.id, 'load');
+    expect(log?.log).not.toMatch(/\bat /);
+  });
+
   it.skipIf(!backend.url)('retry(dagRunId) resumes from the failed task, not re-running succeeded ones', async () => {
     const calls = new Calls();
     let broken = true;

@@ -4,4 +4,6 @@
  */
 export class DataError extends Error {
   override name = 'DataError';
+  /** Retrying cannot fix it: a workflow task that throws it fails at once (see src/pipeline/errors.ts). */
+  readonly permanent = true;
 }

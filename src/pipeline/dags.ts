@@ -152,3 +152,21 @@ export function buildDags(app: AppContext): Dag[] {
 }
 
 export const DAG_IDS = ['load_raw_data', 'preprocess_data', 'train_model', 'training'] as const;
+
+/** What each workflow needs in its conf, checked before a run is started so a missing flag fails fast. */
+const REQUIRED: Record<(typeof DAG_IDS)[number], Array<Array<[keyof TrainingConf, string]>>> = {
+  load_raw_data: [[['data', '--data FILE']]],
+  preprocess_data: [[['dataset', '--dataset NAME'], ['data', '--data FILE']], [['target', '--target COLUMN']]],
+  train_model: [[['snapshotId', 'a snapshot id'], ['dataset', '--dataset NAME'], ['data', '--data FILE']]],
+  training: [[['data', '--data FILE']], [['target', '--target COLUMN']]],
+};
+
+/** Throws naming the missing options, e.g. "training needs --target COLUMN". */
+export function checkConf(dagId: string, conf: TrainingConf): void {
+  const rules = REQUIRED[dagId as (typeof DAG_IDS)[number]];
+  if (!rules) throw new Error(`Unknown DAG "${dagId}": one of ${DAG_IDS.join(', ')}`);
+  const missing = rules
+    .filter((anyOf) => !anyOf.some(([key]) => conf[key] !== undefined && conf[key] !== ''))
+    .map((anyOf) => anyOf.map(([, flag]) => flag).join(' or '));
+  if (missing.length) throw new Error(`${dagId} needs ${missing.join(' and ')}`);
+}

@@ -11,7 +11,7 @@ import type { DagRunsTable } from '../db/schema.js';
 import { retryDelayMs, type Dag, type Task } from './dag.js';
 import { AttemptLog, DEFAULT_LOG_BUDGET_BYTES } from './attempt-log.js';
 import { runTaskBody } from './attempt.js';
-import { errorDetail, errorMessage } from './errors.js';
+import { errorDetail, errorMessage, isPermanent } from './errors.js';
 import { RunRepository, type AttemptResult } from './repository.js';
 import type { Executor, TaskAttemptRef } from './executors/executor.js';
 import { FINISHED_RUN_STATUSES, FINISHED_TASK_STATES, type TaskState } from './types.js';
@@ -209,7 +209,7 @@ export class PipelineEngine {
 
   private failure(ref: TaskAttemptRef, maxTries: number, error: unknown): AttemptResult {
     return {
-      state: ref.tryNumber < maxTries ? 'up_for_retry' : 'failed',
+      state: ref.tryNumber < maxTries && !isPermanent(error) ? 'up_for_retry' : 'failed',
       message: errorMessage(error),
       detail: errorDetail(error),
     };

@@ -15,6 +15,15 @@ export class TaskTimeoutError extends Error {
   }
 }
 
+/**
+ * An error that retrying cannot fix (a bad file, a wrong option) says so with `permanent: true`: its task fails at
+ * once, and only its message is stored, since a stack trace of the user's own mistake helps nobody. Duck-typed so
+ * that the layers below (src/data) need not import the pipeline.
+ */
+export function isPermanent(error: unknown): boolean {
+  return (error as { permanent?: unknown } | null)?.permanent === true;
+}
+
 const MAX_MESSAGE = 2000;
 const MAX_FRAMES = 12;
 const MAX_DETAIL = 8000;
@@ -22,7 +31,9 @@ const MAX_DETAIL = 8000;
 /** The one-line message of anything thrown (`TypeError: ...`; plain `Error` shows just the message). */
 export function errorMessage(error: unknown): string {
   let text: string;
-  if (error instanceof Error) {
+  if (isPermanent(error)) {
+    text = (error as Error).message;
+  } else if (error instanceof Error) {
     text = error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
   } else {
     text = typeof error === 'string' ? error : safeJson(error);
@@ -35,6 +46,7 @@ export function errorMessage(error: unknown): string {
  * so the stored error points at the task's code without pages of framework frames.
  */
 export function errorDetail(error: unknown): string {
+  if (isPermanent(error)) return errorMessage(error);
   const lines = [errorMessage(error), ...stackFrames(error)];
   const cause = error instanceof Error ? error.cause : undefined;
   if (cause !== undefined) lines.push(`Caused by: ${errorMessage(cause)}`, ...stackFrames(cause).slice(0, 4));

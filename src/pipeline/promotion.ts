@@ -31,38 +31,94 @@ function missingFeatures(model: TabularModel, split: Split): string[] {
   return model.signature.features.map((f) => f.name).filter((name) => !(name in split.columns));
 }
 
+/** Identical feature values and label: the same example, whichever snapshot or split it landed in. */
+function rowKeys(split: Split, features: string[]): string[] {
+  const keys: string[] = [];
+  for (let i = 0; i < split.nRows; i++) {
+    const values: unknown[] = features.map((name) => split.columns[name][i]);
+    values.push(split.y[i]);
+    keys.push(JSON.stringify(values));
+  }
+  return keys;
+}
+
+function selectRows(split: Split, keep: (i: number) => boolean): Split {
+  const rows: number[] = [];
+  for (let i = 0; i < split.nRows; i++) if (keep(i)) rows.push(i);
+  const columns: Split['columns'] = {};
+  for (const [name, column] of Object.entries(split.columns)) {
+    columns[name] = column instanceof Float64Array ? Float64Array.from(rows, (i) => column[i]) : rows.map((i) => column[i]);
+  }
+  return { nRows: rows.length, columns, y: Uint8Array.from(rows, (i) => split.y[i]) };
+}
+
+/**
+ * The candidate's test rows that production never trained on. When production came from another snapshot (another
+ * seed, or data that grew), some of the candidate's test rows were in production's train or validation split; scoring
+ * production on them would flatter it.
+ */
+async function unseenByProduction(ctx: AppContext, production: TabularModel, snapshotId: string | null, test: Split) {
+  if (!snapshotId) return { split: test, excluded: 0 };
+  const features = production.signature.features.map((f) => f.name);
+  const seen = new Set<string>();
+  for (const name of ['train', 'val'] as const) {
+    for (const key of rowKeys(await readSplit(ctx.store, snapshotId, name), features)) seen.add(key);
+  }
+  const keys = rowKeys(test, features);
+  const split = selectRows(test, (i) => !seen.has(keys[i]));
+  return { split, excluded: test.nRows - split.nRows };
+}
+
 /** Runs the gate for a freshly registered version and moves the alias when it passes. */
 export async function evaluateForPromotion(
   ctx: AppContext,
-  args: { name: string; candidateVersion: number; candidate: TabularModel; test: Split },
+  args: { name: string; candidateVersion: number; candidate: TabularModel; test: Split; snapshotId: string },
 ): Promise<PromotionOutcome> {
-  const { name, candidateVersion, candidate, test } = args;
-  const ci = rocAucConfidenceInterval(test.y, candidate.predictProbaColumns(test.columns));
+  const { name, candidateVersion, candidate } = args;
+  const refuse = async (reason: string, previousVersion?: number): Promise<PromotionOutcome> => {
+    await ctx.registry.recordEvent(name, candidateVersion, 'refuse', reason, PRODUCTION);
+    return { promoted: false, reason, previousVersion };
+  };
   const production = await ctx.registry.getAlias(name, PRODUCTION);
+  let test = args.test;
   let current: { version: number; rocAuc: number } | undefined;
+  let note = '';
   if (production) {
+    if (production.version === candidateVersion) return refuse(`v${candidateVersion} is already production`, candidateVersion);
     const currentModel = await loadModelVersion(ctx, name, production.version);
     const missing = missingFeatures(currentModel, test);
     if (missing.length > 0) {
-      const reason =
+      return refuse(
         `not promoted: production v${production.version} needs features this data set lacks ` +
-        `(${missing.join(', ')}), so the two cannot be compared on the same test split; promote with --force if intended`;
-      await ctx.registry.recordEvent(name, candidateVersion, 'refuse', reason, PRODUCTION);
-      return { promoted: false, reason, previousVersion: production.version };
+          `(${missing.join(', ')}), so the two cannot be compared on the same test split; promote with --force if intended`,
+        production.version,
+      );
+    }
+    if (production.datasetSnapshotId !== args.snapshotId) {
+      const unseen = await unseenByProduction(ctx, currentModel, production.datasetSnapshotId, test);
+      test = unseen.split;
+      if (unseen.excluded > 0) note = ` (on the ${test.nRows} test rows v${production.version} never trained on)`;
+      const positives = test.y.reduce((sum, v) => sum + v, 0);
+      if (positives < 2 || test.nRows - positives < 2) {
+        return refuse(
+          `not promoted: production v${production.version} trained on nearly all of this test split, so the two ` +
+            'cannot be compared fairly; promote with --force if intended',
+          production.version,
+        );
+      }
     }
     const currentMetrics = evaluateBinary(test.y, currentModel.predictProbaColumns(test.columns), currentModel.threshold);
     current = { version: production.version, rocAuc: currentMetrics.roc_auc };
   }
+  const ci = rocAucConfidenceInterval(test.y, candidate.predictProbaColumns(test.columns));
   const decision = decidePromotion({
     candidate: { version: candidateVersion, rocAuc: ci.auc, rocAucCiLower: ci.lower, rocAucCiUpper: ci.upper },
     current,
   });
-  if (decision.promote) {
-    await ctx.registry.setAlias(name, PRODUCTION, candidateVersion, { action: 'promote', reason: decision.reason });
-  } else {
-    await ctx.registry.recordEvent(name, candidateVersion, 'refuse', decision.reason, PRODUCTION);
-  }
-  return { promoted: decision.promote, reason: decision.reason, previousVersion: current?.version };
+  const reason = `${decision.reason}${note}`;
+  if (!decision.promote) return refuse(reason, current?.version);
+  await ctx.registry.setAlias(name, PRODUCTION, candidateVersion, { action: 'promote', reason });
+  return { promoted: true, reason, previousVersion: current?.version };
 }
 
 /** `mldeploy models promote NAME VERSION [--force]`: the gate on the version's own test split, or forced. */
@@ -86,5 +142,5 @@ export async function promoteVersion(
   const snapshot = await getSnapshot(ctx.store, entry.datasetSnapshotId);
   const test = await readSplit(ctx.store, snapshot.id, 'test');
   const candidate = await loadModelVersion(ctx, name, version);
-  return evaluateForPromotion(ctx, { name, candidateVersion: version, candidate, test });
+  return evaluateForPromotion(ctx, { name, candidateVersion: version, candidate, test, snapshotId: snapshot.id });
 }

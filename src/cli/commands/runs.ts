@@ -1,7 +1,7 @@
 /** Workflow commands: run a DAG, look at run history and task logs, retry, schedule, and start workers. */
 import type { Command } from 'commander';
 import type { AppContext } from '../../context.js';
-import { DAG_IDS, buildDags, type TrainingConf } from '../../pipeline/dags.js';
+import { DAG_IDS, buildDags, checkConf, type TrainingConf } from '../../pipeline/dags.js';
 import { PipelineRunner, createExecutor, startWorker, setSchedule, listSchedules, removeSchedule, startScheduler } from '../../pipeline/index.js';
 import { printTable } from '../output.js';
 import { openCliContext, withContext } from '../session.js';
@@ -72,9 +72,7 @@ function addRunFlags(command: Command): Command {
 
 /** Triggers a DAG run and waits for it; returns the run detail. Throws with the task's error when it fails. */
 export async function runDag(app: AppContext, dagId: string, conf: TrainingConf) {
-  if (!(DAG_IDS as readonly string[]).includes(dagId)) {
-    throw new Error(`Unknown DAG "${dagId}": one of ${DAG_IDS.join(', ')}`);
-  }
+  checkConf(dagId, conf);
   const runner = createRunner(app);
   try {
     const runId = await runner.trigger(dagId, conf as Record<string, unknown>);
@@ -101,7 +99,14 @@ export function registerRunCommands(program: Command): void {
       const train = run.tasks.find((t) => t.taskId === 'train_model');
       const result = train?.output as Record<string, unknown> | undefined;
       if (flags.json) {
-        const payload = result ? { ...result, run_id: run.id, status: run.status, train_run_id: result.run_id } : { run_id: run.id, status: run.status, tasks: run.tasks.map((t) => ({ task: t.taskId, state: t.state, output: t.output })) };
+        const payload = result
+          ? { ...result, run_id: run.id, status: run.status, train_run_id: result.run_id }
+          : {
+              run_id: run.id,
+              status: run.status,
+              error: run.error,
+              tasks: run.tasks.map((t) => ({ task: t.taskId, state: t.state, error: t.error, output: t.output })),
+            };
         process.stdout.write(`${JSON.stringify(payload, null, 2)}\n`);
       } else {
         printTable(run.tasks.map((t) => ({ task: t.taskId, state: t.state, tries: t.tryNumber, seconds: seconds(t.startedAt, t.endedAt) })));
@@ -183,7 +188,9 @@ export function registerRunCommands(program: Command): void {
   addRunFlags(schedule.command('set <dag> <cron>').description('e.g. schedule set training "0 3 * * *" --data data.csv --target y')).action(
     async (dagId: string, cron: string, flags: RunFlags) => {
       await withContext(async (app) => {
-        await setSchedule(app.store, dagId, cron, confFromFlags(flags) as Record<string, unknown>);
+        const conf = confFromFlags(flags);
+        checkConf(dagId, conf);
+        await setSchedule(app.store, dagId, cron, conf as Record<string, unknown>);
         process.stdout.write(`scheduled ${dagId} at "${cron}"\n`);
       });
     },

@@ -168,6 +168,7 @@ export async function trainModel(ctx: AppContext, options: TrainModelOptions, lo
       candidateVersion: version.version,
       candidate: best.model,
       test,
+      snapshotId: snapshot.id,
     });
     log.info(outcome.reason);
 

@@ -1,6 +1,7 @@
 /** Terminal output for the CLI: aligned tables, human log lines on stderr, a progress bar when stderr is a TTY. */
+import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
-import cliProgress from 'cli-progress';
+import type * as CliProgress from 'cli-progress';
 import { pino, type Logger } from 'pino';
 import type { ProgressBar } from '../context.js';
 
@@ -51,6 +52,8 @@ export function humanLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
 /** A byte-progress bar on a TTY; silent otherwise (logs and CI stay clean). */
 export function progressBar(label: string): ProgressBar {
   if (!process.stderr.isTTY) return { update() {}, stop() {} };
+  // Loaded only to draw a bar: most commands never do.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
   const bar = new cliProgress.SingleBar(
     {
       format: `${label} [{bar}] {percentage}% | {rows} rows | {rate} rows/s | ETA {eta}s`,

@@ -1,10 +1,12 @@
 /** Opens the services for one CLI command and closes them after, whatever happens. */
 import { loadConfig } from '../config.js';
-import { openContext, type AppContext } from '../context.js';
+import type { AppContext } from '../context.js';
 import { humanLogger, progressBar } from './output.js';
 
 /** The services with human log lines and progress bars, for a command that runs until stopped. */
 export async function openCliContext(): Promise<AppContext> {
+  // Loaded when a command runs, not when the CLI starts: `--help` and `--version` need no database layer.
+  const { openContext } = await import('../context.js');
   const app = await openContext(loadConfig(), humanLogger());
   app.progress = progressBar;
   return app;

@@ -3,11 +3,12 @@
  * `mysql://...` / `mariadb://...`. One Kysely code path above; the dialect is the only seam.
  */
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
-import { createPool as createMysqlPool } from 'mysql2';
-import pg from 'pg';
+import type * as Mysql2 from 'mysql2';
+import type * as Pg from 'pg';
 import type { Database } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres' | 'mysql';
@@ -25,9 +26,20 @@ export interface StoreOptions {
   poolSize?: number;
 }
 
-// int8 (bigint) and numeric come back as strings by default; our counts and versions fit in a double.
-pg.types.setTypeParser(20, (value) => Number(value));
-pg.types.setTypeParser(1700, (value) => Number(value));
+// The server drivers load only when a URL names their database: every process pays for SQLite alone otherwise
+// (pg and mysql2 take a noticeable part of a CLI command's start-up). Both are CommonJS, so require is synchronous.
+const requireDriver = createRequire(import.meta.url);
+let pgDriver: typeof Pg | undefined;
+
+function loadPg(): typeof Pg {
+  if (!pgDriver) {
+    pgDriver = requireDriver('pg') as typeof Pg;
+    // int8 (bigint) and numeric come back as strings by default; our counts and versions fit in a double.
+    pgDriver.types.setTypeParser(20, (value) => Number(value));
+    pgDriver.types.setTypeParser(1700, (value) => Number(value));
+  }
+  return pgDriver;
+}
 
 export function dialectOf(url: string): DialectName {
   const scheme = url.slice(0, url.indexOf(':')).toLowerCase();
@@ -90,12 +102,13 @@ export function openStore(url: string, options: StoreOptions = {}): Store {
     return { db, dialect, displayUrl, close: () => db.destroy() };
   }
   if (dialect === 'postgres') {
-    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+    const pool = new (loadPg().Pool)({ connectionString: url, max: options.poolSize ?? 10 });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect, displayUrl, close: () => db.destroy() };
   }
   const parsed = new URL(url);
-  const pool = createMysqlPool({
+  const { createPool } = requireDriver('mysql2') as typeof Mysql2;
+  const pool = createPool({
     host: parsed.hostname,
     port: parsed.port ? Number(parsed.port) : 3306,
     user: decodeURIComponent(parsed.username || 'root'),

@@ -6,22 +6,8 @@ import type { AppContext } from '../context.js';
 import { latestSnapshot, loadRawData, preprocessData, type DatasetSnapshot, type RawLoadResult } from '../data/index.js';
 import { datasetNameFromFile } from '../db/identifiers.js';
 import { defineDag, type Dag, type TaskContext, type TaskDef } from './dag.js';
-import { trainModel, type EstimatorName, type TrainModelResult } from './tasks/train-model.js';
-
-/** What a DAG run is given: `mldeploy run <dag> --data FILE --target COL ...` or a schedule's stored conf. */
-export interface TrainingConf {
-  data?: string;
-  dataset?: string;
-  target?: string;
-  positiveLabel?: string;
-  seed?: number;
-  force?: boolean;
-  modelName?: string;
-  experiment?: string;
-  estimators?: EstimatorName[];
-  threshold?: 'fixed' | 'f1';
-  snapshotId?: string;
-}
+import { trainModel, type TrainModelResult } from './tasks/train-model.js';
+import type { TrainingConf } from './workflows.js';
 
 function conf(task: TaskContext): TrainingConf {
   return task.conf as TrainingConf;
@@ -149,24 +135,4 @@ export function buildDags(app: AppContext): Dag[] {
       tasks: [loadTask(app), preprocessTask(app, ['load_raw_data']), trainTask(app, ['preprocess_data'])],
     }),
   ];
-}
-
-export const DAG_IDS = ['load_raw_data', 'preprocess_data', 'train_model', 'training'] as const;
-
-/** What each workflow needs in its conf, checked before a run is started so a missing flag fails fast. */
-const REQUIRED: Record<(typeof DAG_IDS)[number], Array<Array<[keyof TrainingConf, string]>>> = {
-  load_raw_data: [[['data', '--data FILE']]],
-  preprocess_data: [[['dataset', '--dataset NAME'], ['data', '--data FILE']], [['target', '--target COLUMN']]],
-  train_model: [[['snapshotId', 'a snapshot id'], ['dataset', '--dataset NAME'], ['data', '--data FILE']]],
-  training: [[['data', '--data FILE']], [['target', '--target COLUMN']]],
-};
-
-/** Throws naming the missing options, e.g. "training needs --target COLUMN". */
-export function checkConf(dagId: string, conf: TrainingConf): void {
-  const rules = REQUIRED[dagId as (typeof DAG_IDS)[number]];
-  if (!rules) throw new Error(`Unknown DAG "${dagId}": one of ${DAG_IDS.join(', ')}`);
-  const missing = rules
-    .filter((anyOf) => !anyOf.some(([key]) => conf[key] !== undefined && conf[key] !== ''))
-    .map((anyOf) => anyOf.map(([, flag]) => flag).join(' or '));
-  if (missing.length) throw new Error(`${dagId} needs ${missing.join(' and ')}`);
 }

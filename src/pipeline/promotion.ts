@@ -9,7 +9,7 @@ import { parseModelFile } from '../ml/model-format.js';
 import type { TabularModel } from '../ml/tabular-model.js';
 import { decidePromotion } from '../tracking/promotion-gate.js';
 
-export const PRODUCTION = 'production';
+import { PRODUCTION_ALIAS } from '../tracking/aliases.js';
 
 type Split = Awaited<ReturnType<typeof readSplit>>;
 
@@ -76,10 +76,10 @@ export async function evaluateForPromotion(
 ): Promise<PromotionOutcome> {
   const { name, candidateVersion, candidate } = args;
   const refuse = async (reason: string, previousVersion?: number): Promise<PromotionOutcome> => {
-    await ctx.registry.recordEvent(name, candidateVersion, 'refuse', reason, PRODUCTION);
+    await ctx.registry.recordEvent(name, candidateVersion, 'refuse', reason, PRODUCTION_ALIAS);
     return { promoted: false, reason, previousVersion };
   };
-  const production = await ctx.registry.getAlias(name, PRODUCTION);
+  const production = await ctx.registry.getAlias(name, PRODUCTION_ALIAS);
   let test = args.test;
   let current: { version: number; rocAuc: number } | undefined;
   let note = '';
@@ -117,7 +117,7 @@ export async function evaluateForPromotion(
   });
   const reason = `${decision.reason}${note}`;
   if (!decision.promote) return refuse(reason, current?.version);
-  await ctx.registry.setAlias(name, PRODUCTION, candidateVersion, { action: 'promote', reason });
+  await ctx.registry.setAlias(name, PRODUCTION_ALIAS, candidateVersion, { action: 'promote', reason });
   return { promoted: true, reason, previousVersion: current?.version };
 }
 
@@ -129,11 +129,11 @@ export async function promoteVersion(
   options: { force?: boolean; reason?: string } = {},
 ): Promise<PromotionOutcome> {
   const entry = await ctx.registry.getVersion(name, version);
-  const previous = await ctx.registry.getAlias(name, PRODUCTION);
+  const previous = await ctx.registry.getAlias(name, PRODUCTION_ALIAS);
   if (options.force) {
     const reason = `forced promotion of v${version}${previous ? ` over v${previous.version}` : ''}, gate skipped` +
       (options.reason ? `: ${options.reason}` : '');
-    await ctx.registry.setAlias(name, PRODUCTION, version, { action: 'force_promote', reason });
+    await ctx.registry.setAlias(name, PRODUCTION_ALIAS, version, { action: 'force_promote', reason });
     return { promoted: true, reason, previousVersion: previous?.version };
   }
   if (!entry.datasetSnapshotId) {

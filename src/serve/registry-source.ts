@@ -6,6 +6,7 @@
 import { parseModelFile } from '../ml/model-format.js';
 import type { ArtifactRepository } from '../tracking/artifacts/index.js';
 import type { ModelRegistry } from '../tracking/registry.js';
+import { PRODUCTION_ALIAS } from '../tracking/aliases.js';
 import type { ModelResolution, ModelSource, ServableModel } from './types.js';
 
 export interface RegistryModelSourceOptions {
@@ -24,7 +25,7 @@ export class RegistryModelSource implements ModelSource {
   private readonly failed = new Map<string, { version: number; error: Error; at: number }>();
 
   constructor(private readonly options: RegistryModelSourceOptions) {
-    this.alias = options.alias ?? 'production';
+    this.alias = options.alias ?? PRODUCTION_ALIAS;
     this.retryFailedAfterMs = options.retryFailedAfterMs ?? 30_000;
   }
 

@@ -2,6 +2,7 @@
 export * from './errors.js';
 export * from './types.js';
 export * from './artifacts/index.js';
+export { PRODUCTION_ALIAS } from './aliases.js';
 export { TrackingStore, runArtifactKey } from './tracking-store.js';
 export { ModelRegistry, aliasStack } from './registry.js';
 export {

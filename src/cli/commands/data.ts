@@ -1,6 +1,5 @@
 /** Data helpers: write the built-in sample data set. */
 import type { Command } from 'commander';
-import { writeLoanSample } from '../../data/index.js';
 
 export function registerDataCommands(program: Command): void {
   program
@@ -13,6 +12,7 @@ export function registerDataCommands(program: Command): void {
       const seed = Number(flags.seed);
       if (!Number.isInteger(rows) || rows < 1) throw new Error(`--rows must be a positive integer, got "${flags.rows}"`);
       if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got "${flags.seed}"`);
+      const { writeLoanSample } = await import('../../data/sample.js');
       await writeLoanSample(file, { rows, seed });
       process.stdout.write(`wrote ${rows} rows to ${file}\n`);
     });

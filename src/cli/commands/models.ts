@@ -1,8 +1,11 @@
 /** Registry commands: list models, show versions and history, promote through the gate (or force), roll back. */
 import type { Command } from 'commander';
-import { PRODUCTION, promoteVersion } from '../../pipeline/promotion.js';
 import { printTable } from '../output.js';
+import { PRODUCTION_ALIAS } from '../../tracking/aliases.js';
 import { parseVersion, withContext } from '../session.js';
+
+/** Promotion pulls in the data and ML layers: loaded by the commands that run, not at start-up. */
+const promotion = () => import('../../pipeline/promotion.js');
 
 function headline(metrics: unknown): { val_auc?: number; test_auc?: number; estimator?: string } {
   const m = metrics as { estimator?: string; val?: { roc_auc?: number }; test?: { roc_auc?: number } };
@@ -15,7 +18,7 @@ export function registerModelCommands(program: Command): void {
     .command('list')
     .option('--json', 'JSON output')
     .action(async (flags: { json?: boolean }) => {
-      await withContext(async (app) => {
+            await withContext(async (app) => {
         const list = await app.registry.listModels();
         if (flags.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
         else
@@ -23,7 +26,7 @@ export function registerModelCommands(program: Command): void {
             list.map((m) => ({
               name: m.name,
               latest: m.latestVersion?.version ?? '',
-              production: m.aliases[PRODUCTION] ?? '',
+              production: m.aliases[PRODUCTION_ALIAS] ?? '',
               aliases: Object.entries(m.aliases).map(([a, v]) => `${a}=v${v}`).join(' '),
             })),
           );
@@ -33,11 +36,11 @@ export function registerModelCommands(program: Command): void {
     .command('show <name>')
     .option('--json', 'JSON output')
     .action(async (name: string, flags: { json?: boolean }) => {
-      await withContext(async (app) => {
+            await withContext(async (app) => {
         const [versions, events, production] = await Promise.all([
           app.registry.listVersions(name),
           app.registry.events(name),
-          app.registry.getAlias(name, PRODUCTION),
+          app.registry.getAlias(name, PRODUCTION_ALIAS),
         ]);
         if (flags.json) {
           process.stdout.write(`${JSON.stringify({ name, production: production?.version ?? null, versions, events }, null, 2)}\n`);
@@ -63,6 +66,7 @@ export function registerModelCommands(program: Command): void {
     .option('--force', 'skip the gate (recorded in the model history)')
     .option('--reason <text>', 'why, for the history')
     .action(async (name: string, versionText: string, flags: { force?: boolean; reason?: string }) => {
+      const { promoteVersion } = await promotion();
       await withContext(async (app) => {
         const outcome = await promoteVersion(app, name, parseVersion(versionText), flags);
         process.stdout.write(`${outcome.reason}\n`);
@@ -73,8 +77,8 @@ export function registerModelCommands(program: Command): void {
     .command('rollback <name>')
     .description('move production back to the version it pointed to before')
     .action(async (name: string) => {
-      await withContext(async (app) => {
-        const version = await app.registry.rollback(name, PRODUCTION);
+            await withContext(async (app) => {
+        const version = await app.registry.rollback(name, PRODUCTION_ALIAS);
         process.stdout.write(`${name}: production is now v${version.version}\n`);
       });
     });

@@ -1,18 +1,31 @@
 /** Workflow commands: run a DAG, look at run history and task logs, retry, schedule, and start workers. */
 import type { Command } from 'commander';
 import type { AppContext } from '../../context.js';
-import { DAG_IDS, buildDags, checkConf, type TrainingConf } from '../../pipeline/dags.js';
-import { PipelineRunner, createExecutor, startWorker, setSchedule, listSchedules, removeSchedule, startScheduler } from '../../pipeline/index.js';
+import { DAG_IDS, checkConf, type TrainingConf } from '../../pipeline/workflows.js';
+import { ESTIMATOR_NAMES } from '../../ml/estimator-names.js';
+import type { Executor } from '../../pipeline/executors/executor.js';
+import type { PipelineRunner } from '../../pipeline/runner.js';
 import { printTable } from '../output.js';
 import { openCliContext, withContext } from '../session.js';
 
-export function createRunner(app: AppContext): PipelineRunner {
-  return new PipelineRunner({
-    store: app.store,
-    dags: buildDags(app),
-    executor: createExecutor(app.config.queueUrl),
-    logger: app.logger,
-  });
+// The workflow modules (DAGs, ML, queue, cron) load inside the actions that use them, so every command starts fast.
+const dagsModule = () => import('../../pipeline/dags.js');
+const schedulerModule = () => import('../../pipeline/scheduler.js');
+
+
+/** In process unless a queue URL is set: BullMQ and its Redis client load only for a queue. */
+async function executorFor(queueUrl: string | undefined): Promise<Executor> {
+  if (!queueUrl) return new (await import('../../pipeline/executors/in-process.js')).InProcessExecutor();
+  return (await import('../../pipeline/executors/index.js')).createExecutor(queueUrl);
+}
+
+export async function createRunner(app: AppContext): Promise<PipelineRunner> {
+  const [{ PipelineRunner }, { buildDags }, executor] = await Promise.all([
+    import('../../pipeline/runner.js'),
+    dagsModule(),
+    executorFor(app.config.queueUrl),
+  ]);
+  return new PipelineRunner({ store: app.store, dags: buildDags(app), executor, logger: app.logger });
 }
 
 interface RunFlags {
@@ -47,8 +60,8 @@ export function confFromFlags(flags: RunFlags): TrainingConf {
   if (flags.estimators) {
     const names = flags.estimators.split(',').map((s) => s.trim());
     for (const n of names) {
-      if (n !== 'hist_gradient_boosting' && n !== 'logistic_regression') {
-        throw new Error(`--estimators: unknown "${n}" (hist_gradient_boosting, logistic_regression)`);
+      if (!(ESTIMATOR_NAMES as readonly string[]).includes(n)) {
+        throw new Error(`--estimators: unknown "${n}" (${ESTIMATOR_NAMES.join(', ')})`);
       }
     }
     conf.estimators = names as TrainingConf['estimators'];
@@ -66,14 +79,14 @@ function addRunFlags(command: Command): Command {
     .option('--force', 'reload the file even if the same bytes were loaded before')
     .option('--model-name <name>', 'registered model name (default clients_model, env MLDEPLOY_MODEL_NAME)')
     .option('--experiment <name>', 'experiment to track the runs in (default: the model name)')
-    .option('--estimators <list>', 'comma-separated candidates (default hist_gradient_boosting,logistic_regression)')
+    .option('--estimators <list>', `comma-separated candidates (default ${ESTIMATOR_NAMES.join(',')})`)
     .option('--threshold <rule>', "decision threshold: 'fixed' (0.5) or 'f1' (best F1 on validation)");
 }
 
 /** Triggers a DAG run and waits for it; returns the run detail. Throws with the task's error when it fails. */
 export async function runDag(app: AppContext, dagId: string, conf: TrainingConf) {
   checkConf(dagId, conf);
-  const runner = createRunner(app);
+  const runner = await createRunner(app);
   try {
     const runId = await runner.trigger(dagId, conf as Record<string, unknown>);
     app.logger.info(`dag run ${runId} (${dagId}) started`);
@@ -134,7 +147,7 @@ export function registerRunCommands(program: Command): void {
     .option('--json', 'JSON output')
     .action(async (flags: { dag?: string; limit: string; json?: boolean }) => {
       await withContext(async (app) => {
-        const list = await createRunner(app).listRuns({ dagId: flags.dag, limit: Number(flags.limit) });
+        const list = await (await createRunner(app)).listRuns({ dagId: flags.dag, limit: Number(flags.limit) });
         if (flags.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
         else printTable(list.map((r) => ({ id: r.id, dag: r.dagId, status: r.status, trigger: r.trigger, created: r.createdAt, error: r.error })));
       });
@@ -145,7 +158,7 @@ export function registerRunCommands(program: Command): void {
     .option('--json', 'JSON output')
     .action(async (runId: string, flags: { logs?: boolean; json?: boolean }) => {
       await withContext(async (app) => {
-        const runner = createRunner(app);
+        const runner = await createRunner(app);
         const run = await runner.getRun(runId);
         if (!run) throw new Error(`No dag run "${runId}" (see mldeploy runs list)`);
         if (flags.json) {
@@ -169,7 +182,7 @@ export function registerRunCommands(program: Command): void {
     .description('re-run a failed run from its failed task; succeeded tasks keep their outputs')
     .action(async (runId: string) => {
       await withContext(async (app) => {
-        const runner = createRunner(app);
+        const runner = await createRunner(app);
         try {
           await runner.retry(runId);
           const run = await runner.waitFor(runId);
@@ -187,6 +200,7 @@ export function registerRunCommands(program: Command): void {
   const schedule = program.command('schedule').description('run workflows on a cron schedule (needs `mldeploy scheduler` or `mldeploy up` running)');
   addRunFlags(schedule.command('set <dag> <cron>').description('e.g. schedule set training "0 3 * * *" --data data.csv --target y')).action(
     async (dagId: string, cron: string, flags: RunFlags) => {
+      const { setSchedule } = await schedulerModule();
       await withContext(async (app) => {
         const conf = confFromFlags(flags);
         checkConf(dagId, conf);
@@ -196,12 +210,14 @@ export function registerRunCommands(program: Command): void {
     },
   );
   schedule.command('list').action(async () => {
+    const { listSchedules } = await schedulerModule();
     await withContext(async (app) => {
       const list = await listSchedules(app.store);
       printTable(list.map((s) => ({ dag: s.dagId, cron: s.cron, next: s.nextRunAt, enabled: s.enabled, conf: s.conf })));
     });
   });
   schedule.command('remove <dag>').action(async (dagId: string) => {
+    const { removeSchedule } = await schedulerModule();
     await withContext(async (app) => {
       await removeSchedule(app.store, dagId);
       process.stdout.write(`removed the schedule of ${dagId}\n`);
@@ -212,8 +228,9 @@ export function registerRunCommands(program: Command): void {
     .command('scheduler')
     .description('trigger scheduled workflows (several schedulers may run: each tick fires once)')
     .action(async () => {
+      const { startScheduler } = await schedulerModule();
       const app = await openCliContext();
-      const runner = createRunner(app);
+      const runner = await createRunner(app);
       const scheduler = startScheduler({ runner, store: app.store, logger: app.logger });
       onShutdown(async () => {
         await scheduler.close();
@@ -227,6 +244,7 @@ export function registerRunCommands(program: Command): void {
     .description('run workflow tasks from the Redis queue (MLDEPLOY_QUEUE_URL)')
     .option('--concurrency <n>', 'tasks at once', '1')
     .action(async (flags: { concurrency: string }) => {
+      const [{ buildDags }, { startWorker }] = await Promise.all([dagsModule(), import('../../pipeline/worker.js')]);
       const app = await openCliContext();
       if (!app.config.queueUrl) throw new Error('worker needs MLDEPLOY_QUEUE_URL=redis://... (or --queue-url)');
       const worker = await startWorker({

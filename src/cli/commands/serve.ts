@@ -2,15 +2,10 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../../config.js';
-import { openContext, type AppContext } from '../../context.js';
-import { buildDags } from '../../pipeline/dags.js';
-import { startScheduler } from '../../pipeline/index.js';
-import { PRODUCTION } from '../../pipeline/promotion.js';
-import { serve } from '../../serve/cluster.js';
+import type { AppContext } from '../../context.js';
 import type { AppPlugin } from '../../serve/app.js';
-import { dashboardPlugin } from '../../ui/index.js';
-import { writeLoanSample } from '../../data/index.js';
 import { humanLogger, progressBar } from '../output.js';
+import { PRODUCTION_ALIAS } from '../../tracking/aliases.js';
 import { createRunner, runDag, confFromFlags } from './runs.js';
 
 interface ServeFlags {
@@ -25,20 +20,29 @@ function configFrom(flags: ServeFlags): Config {
   return loadConfig();
 }
 
-/** The dashboard, mounted in every API process on that process's own services. */
-export function dashboard(app: AppContext): AppPlugin[] {
-  const dags = buildDags(app);
-  return [
-    {
-      plugin: dashboardPlugin,
-      options: {
-        store: app.store,
-        readArtifact: (key: string) => app.artifacts.get(key),
-        listArtifacts: (prefix: string) => app.artifacts.list(prefix),
-        dagShape: (dagId: string) => dags.find((d) => d.id === dagId)?.tasks,
+/** The API server with the dashboard, mounted in every API process on that process's own services. */
+async function loadServer() {
+  // The server stack (Fastify, the dashboard, the DAGs they show) loads only for `serve` and `up`.
+  const [{ serve }, { buildDags }, { dashboardPlugin }] = await Promise.all([
+    import('../../serve/cluster.js'),
+    import('../../pipeline/dags.js'),
+    import('../../ui/index.js'),
+  ]);
+  const dashboard = (app: AppContext): AppPlugin[] => {
+    const dags = buildDags(app);
+    return [
+      {
+        plugin: dashboardPlugin,
+        options: {
+          store: app.store,
+          readArtifact: (key: string) => app.artifacts.get(key),
+          listArtifacts: (prefix: string) => app.artifacts.list(prefix),
+          dagShape: (dagId: string) => dags.find((d) => d.id === dagId)?.tasks,
+        },
       },
-    },
-  ];
+    ];
+  };
+  return { serve, dashboard };
 }
 
 function workersFrom(text: string | undefined): number | undefined {
@@ -57,7 +61,9 @@ export function registerServeCommands(program: Command): void {
     .option('--workers <n>', 'server processes sharing the port (default: one per core)')
     .action(async (flags: ServeFlags) => {
       const config = configFrom(flags);
-      await serve({ config, logger: humanLogger(config.logLevel), workers: workersFrom(flags.workers), plugins: dashboard });
+      const workers = workersFrom(flags.workers);
+      const { serve, dashboard } = await loadServer();
+      await serve({ config, logger: humanLogger(config.logLevel), workers, plugins: dashboard });
     });
 
   program
@@ -71,18 +77,24 @@ export function registerServeCommands(program: Command): void {
     .action(async (flags: ServeFlags & { data?: string; target?: string; positiveLabel?: string }) => {
       const config = configFrom(flags);
       const logger = humanLogger(config.logLevel);
+      const [{ openContext }, { startScheduler }, { serve, dashboard }] = await Promise.all([
+        import('../../context.js'),
+        import('../../pipeline/scheduler.js'),
+        loadServer(),
+      ]);
       const app = await openContext(config, logger);
       app.progress = progressBar;
       try {
-        const production = await app.registry.getAlias(config.modelName, PRODUCTION);
+        const production = await app.registry.getAlias(config.modelName, PRODUCTION_ALIAS);
         if (production) {
-          logger.info(`${config.modelName}@${PRODUCTION} is v${production.version}: serving it`);
+          logger.info(`${config.modelName}@${PRODUCTION_ALIAS} is v${production.version}: serving it`);
         } else {
           let conf;
           if (flags.data) {
             if (!flags.target) throw new Error('--target is required with --data');
             conf = confFromFlags({ data: flags.data, target: flags.target, positiveLabel: flags.positiveLabel });
           } else {
+            const { writeLoanSample } = await import('../../data/sample.js');
             const sample = join(config.home, 'loan_sample.csv');
             await writeLoanSample(sample, { rows: 5000, seed: 42 });
             logger.info(`no production model yet: training on a generated loan sample (${sample})`);
@@ -96,7 +108,7 @@ export function registerServeCommands(program: Command): void {
       }
       // Schedules fire in this process too: `up` is the whole system in one process.
       const schedulerContext = await openContext(config, logger);
-      const runner = createRunner(schedulerContext);
+      const runner = await createRunner(schedulerContext);
       const scheduler = startScheduler({ runner, store: schedulerContext.store, logger });
       try {
         await serve({ config, logger, workers: 1, plugins: dashboard });

@@ -13,7 +13,7 @@ import type { BinaryClassifier } from '../../ml/types.js';
 import { runArtifactKey } from '../../tracking/index.js';
 import { evaluateForPromotion, type PromotionOutcome } from '../promotion.js';
 
-export type EstimatorName = 'hist_gradient_boosting' | 'logistic_regression';
+import type { EstimatorName } from '../../ml/estimator-names.js';
 
 export interface TrainModelOptions {
   snapshotId: string;

@@ -2,14 +2,8 @@
  * Artifacts in an S3 bucket (AWS S3, MinIO or any S3-compatible server), under an optional key prefix:
  * `s3://bucket/optional/prefix`. Connection settings come from options, then the environment.
  */
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  S3Client,
-  paginateListObjectsV2,
-} from '@aws-sdk/client-s3';
+import { createRequire } from 'node:module';
+import type * as S3Sdk from '@aws-sdk/client-s3';
 import { ArtifactNotFoundError, InvalidInputError } from '../errors.js';
 import { assertArtifactKey, assertArtifactPrefix, compareArtifactKeys } from './keys.js';
 import type { ArtifactRepository } from './repository.js';
@@ -58,17 +52,27 @@ export function parseS3Url(url: string): { bucket: string; prefix: string } {
   return { bucket, prefix: trimmed === '' ? '' : `${trimmed}/` };
 }
 
+// The SDK is large and only S3 users need it: it loads with the first S3 repository, not with this module (which
+// every process imports through the artifacts index). It ships CommonJS, so the constructor can stay synchronous.
+let sdk: typeof S3Sdk | undefined;
+
+function loadSdk(): typeof S3Sdk {
+  sdk ??= createRequire(import.meta.url)('@aws-sdk/client-s3') as typeof S3Sdk;
+  return sdk;
+}
+
 export class S3ArtifactRepository implements ArtifactRepository {
   readonly url: string;
   readonly bucket: string;
   /** '' or a key prefix ending in '/', prepended to every key. */
   readonly prefix: string;
-  private readonly client: S3Client;
+  private readonly client: S3Sdk.S3Client;
+  private readonly sdk = loadSdk();
 
   constructor(url: string, options: S3ArtifactOptions = s3OptionsFromEnv()) {
     ({ bucket: this.bucket, prefix: this.prefix } = parseS3Url(url));
     this.url = `s3://${this.bucket}/${this.prefix}`;
-    this.client = new S3Client({
+    this.client = new this.sdk.S3Client({
       endpoint: options.endpoint,
       region: options.region ?? 'us-east-1',
       forcePathStyle: options.forcePathStyle ?? false,
@@ -84,7 +88,7 @@ export class S3ArtifactRepository implements ArtifactRepository {
     const Key = this.objectKey(key);
     await this.call('put', key, () =>
       this.client.send(
-        new PutObjectCommand({
+        new this.sdk.PutObjectCommand({
           Bucket: this.bucket,
           Key,
           Body: typeof body === 'string' ? Buffer.from(body) : body,
@@ -97,7 +101,7 @@ export class S3ArtifactRepository implements ArtifactRepository {
   async get(key: string): Promise<Buffer> {
     const Key = this.objectKey(key);
     return this.call('get', key, async () => {
-      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
+      const response = await this.client.send(new this.sdk.GetObjectCommand({ Bucket: this.bucket, Key }));
       if (!response.Body) return Buffer.alloc(0);
       const bytes = await response.Body.transformToByteArray();
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -107,7 +111,9 @@ export class S3ArtifactRepository implements ArtifactRepository {
   async exists(key: string): Promise<boolean> {
     const Key = this.objectKey(key);
     try {
-      await this.call('head', key, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key })));
+      await this.call('head', key, () =>
+        this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key })),
+      );
       return true;
     } catch (error) {
       if (error instanceof ArtifactNotFoundError) return false;
@@ -119,7 +125,10 @@ export class S3ArtifactRepository implements ArtifactRepository {
     assertArtifactPrefix(prefix);
     const keys: string[] = [];
     await this.call('list', prefix, async () => {
-      const pages = paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: this.prefix + prefix });
+      const pages = this.sdk.paginateListObjectsV2(
+        { client: this.client },
+        { Bucket: this.bucket, Prefix: this.prefix + prefix },
+      );
       for await (const page of pages) {
         for (const object of page.Contents ?? []) {
           if (object.Key) keys.push(object.Key.slice(this.prefix.length));
@@ -131,7 +140,9 @@ export class S3ArtifactRepository implements ArtifactRepository {
 
   async delete(key: string): Promise<void> {
     const Key = this.objectKey(key);
-    await this.call('delete', key, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key })));
+    await this.call('delete', key, () =>
+      this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.bucket, Key })),
+    );
   }
 
   async close(): Promise<void> {

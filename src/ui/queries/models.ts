@@ -4,7 +4,9 @@ import type { Database, ModelEventsTable } from '../../db/schema.js';
 import { count, parseJson } from './common.js';
 
 /** The alias the serving API loads. */
-export const PRODUCTION_ALIAS = 'production';
+import { PRODUCTION_ALIAS } from '../../tracking/aliases.js';
+
+export { PRODUCTION_ALIAS };
 
 export interface ProductionVersion {
   version: number;

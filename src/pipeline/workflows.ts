@@ -1,0 +1,41 @@
+/**
+ * The workflows' names and configuration, apart from their code (dags.ts) so the CLI can check a command line
+ * without loading the data and ML layers.
+ */
+import type { EstimatorName } from '../ml/estimator-names.js';
+
+export const DAG_IDS = ['load_raw_data', 'preprocess_data', 'train_model', 'training'] as const;
+export type DagId = (typeof DAG_IDS)[number];
+
+/** What a DAG run is given: `mldeploy run <dag> --data FILE --target COL ...` or a schedule's stored conf. */
+export interface TrainingConf {
+  data?: string;
+  dataset?: string;
+  target?: string;
+  positiveLabel?: string;
+  seed?: number;
+  force?: boolean;
+  modelName?: string;
+  experiment?: string;
+  estimators?: EstimatorName[];
+  threshold?: 'fixed' | 'f1';
+  snapshotId?: string;
+}
+
+/** What each workflow needs in its conf, checked before a run is started so a missing flag fails fast. */
+const REQUIRED: Record<DagId, Array<Array<[keyof TrainingConf, string]>>> = {
+  load_raw_data: [[['data', '--data FILE']]],
+  preprocess_data: [[['dataset', '--dataset NAME'], ['data', '--data FILE']], [['target', '--target COLUMN']]],
+  train_model: [[['snapshotId', 'a snapshot id'], ['dataset', '--dataset NAME'], ['data', '--data FILE']]],
+  training: [[['data', '--data FILE']], [['target', '--target COLUMN']]],
+};
+
+/** Throws naming the missing options, e.g. "training needs --target COLUMN". */
+export function checkConf(dagId: string, conf: TrainingConf): void {
+  const rules = REQUIRED[dagId as DagId];
+  if (!rules) throw new Error(`Unknown DAG "${dagId}": one of ${DAG_IDS.join(', ')}`);
+  const missing = rules
+    .filter((anyOf) => !anyOf.some(([key]) => conf[key] !== undefined && conf[key] !== ''))
+    .map((anyOf) => anyOf.map(([, flag]) => flag).join(' or '));
+  if (missing.length) throw new Error(`${dagId} needs ${missing.join(' and ')}`);
+}

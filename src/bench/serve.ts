@@ -16,7 +16,7 @@ import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
@@ -284,7 +284,7 @@ async function withPostgres<T>(adminUrl: string, run: (url: string) => Promise<T
 
 function table(outcomes: Outcome[]): string {
   const lines = [
-    '| stored to | workers | rows/request | requests/s | predictions/s | p50 ms | p99 ms | answered | stored | failed | vs original (requests/s) |',
+    '| stored to | workers | rows/request | requests/s | predictions/s | p50 ms | p99 ms | answered | stored | failed | vs original (predictions/s) |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   const n = (value: number) => Math.round(value).toLocaleString('en-US');
@@ -293,27 +293,32 @@ function table(outcomes: Outcome[]): string {
     lines.push(
       `| ${o.database} | ${o.workers} | ${o.rowsPerRequest} | ${n(o.requestsPerSecond)} | ${bare ? '-' : n(o.rowsPerSecond)} | ` +
         `${o.p50Ms} | ${o.p99Ms} | ${n(o.answered)} | ${bare ? '-' : n(o.stored)} | ${o.failed} | ` +
-        `${bare ? '-' : `${(o.requestsPerSecond / ORIGINAL.requestsPerSecond).toFixed(0)}x`} |`,
+        `${bare ? '-' : `${(o.rowsPerSecond / ORIGINAL.requestsPerSecond).toFixed(0)}x`} |`,
     );
   }
   return lines.join('\n');
 }
 
-function docsSection(outcomes: Outcome[], command: string, options: { duration: number; repeat: number }): string {
+function docsSection(
+  outcomes: Outcome[],
+  command: string,
+  options: { duration: number; repeat: number; loadBefore: number; loadAfter: number },
+): string {
   const cpu = cpus();
-  const machine = `${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}`;
+  const machine = `${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM`;
   return [
     '## Serving',
     '',
-    `Command: \`${command}\`. Machine: ${machine}; date: ${new Date().toISOString().slice(0, 10)}.`,
+    `\`${command}\` (\`npm run bench -- serve\`), ${new Date().toISOString().slice(0, 10)}, on ${machine}, Node`,
+    `${process.version}; load average ${options.loadBefore.toFixed(1)} before and ${options.loadAfter.toFixed(1)} after (other work shares the machine).`,
     '',
-    `autocannon, ${CONNECTIONS} connections, the original's request body (batches: 100 copies of it), against \`serve()\``,
-    `in its own process(es); each case runs ${options.repeat} x ${options.duration} s after a 2 s warm-up and the run with`,
-    'the median requests/s is shown. autocannon shares the machine (and its 2 cores) with the server, and other work',
-    'on the machine makes runs vary; latency is measured by autocannon with 1 ms resolution. "stored" counts the rows',
-    'committed to `predictions` over all runs of a case: it is at least "answered" x rows/request (requests cut off',
-    'when a run stops may also be committed), so no prediction was answered before it was stored. The bare route is',
-    'the same Fastify parsing the same body and answering a constant: the ceiling of this machine and load generator.',
+    `autocannon with ${CONNECTIONS} connections posts the original's request body (or 100 copies of it) to \`serve()\` running in`,
+    `its own process(es); each case runs ${options.repeat} x ${options.duration} s after a 2 s warm-up and the run with the median`,
+    'requests/s is shown. autocannon shares the 2 cores with the server (and PostgreSQL); its latency has 1 ms resolution.',
+    '"stored" counts the rows committed to `predictions` over all runs of a case: at least "answered" x rows/request',
+    '(requests cut off when a run stops may be committed too), so no prediction was answered before it was stored.',
+    'The bare route is the same Fastify parsing the same body and answering a constant: the ceiling of this machine and',
+    'load generator.',
     '',
     table(outcomes),
     '',
@@ -351,6 +356,7 @@ async function main(): Promise<void> {
     return;
   }
   const options = { duration: Number(arg('duration') ?? 10), repeat: Number(arg('repeat') ?? 3) };
+  const loadBefore = loadavg()[0];
   const workerCounts = (arg('workers') ?? '1,2').split(',').map(Number);
   const outcomes = await runCeiling(workerCounts, options);
   const sqliteDir = mkdtempSync(join(tmpdir(), 'mldeploy-bench-db-'));
@@ -371,7 +377,7 @@ async function main(): Promise<void> {
   }
   if (process.argv.includes('--write-docs')) {
     const command = `node dist/bench/serve.js ${process.argv.slice(2).join(' ')}`.trim();
-    writeDocs(docsSection(outcomes, command, options));
+    writeDocs(docsSection(outcomes, command, { ...options, loadBefore, loadAfter: loadavg()[0] }));
     process.stdout.write('recorded in docs/BENCHMARKS.md (Serving)\n');
   }
 }

@@ -103,6 +103,9 @@ export function openStore(url: string, options: StoreOptions = {}): Store {
   }
   if (dialect === 'postgres') {
     const pool = new (loadPg().Pool)({ connectionString: url, max: options.poolSize ?? 10 });
+    // An idle connection that the server drops (restart, failover) is an 'error' event that would crash the process
+    // if unhandled; the pool has already discarded that client and the next query opens a new one.
+    pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect, displayUrl, close: () => db.destroy() };
   }

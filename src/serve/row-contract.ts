@@ -46,7 +46,7 @@ export class RowContract {
   ) {
     this.unknownFields = options.unknownFields ?? 'reject';
     for (const feature of signature.features) this.byName.set(feature.name, feature);
-    this.canonical = new Set([...signature.features.map((f) => f.name), ...signature.rowIdColumns]);
+    this.canonical = new Set([...signature.features.map((f) => f.name), ...rowIdFields(signature)]);
     for (const name of this.canonical) {
       this.aliases.set(name.toLowerCase(), name);
       this.aliases.set(toSnakeCase(name), name);
@@ -121,7 +121,7 @@ export class RowContract {
   }
 
   private rowIdOf(row: Record<string, unknown>): string | null {
-    for (const column of this.signature.rowIdColumns) {
+    for (const column of rowIdFields(this.signature)) {
       const value = row[column];
       if (value !== undefined && value !== null) return String(value);
     }
@@ -192,10 +192,20 @@ function featureSchema(feature: FeatureSpec): JsonSchema {
   }
 }
 
-/** JSON Schema of one request row: every feature required (null allowed where nullable), row-id columns optional. */
+/**
+ * The fields a caller may send to identify a row: the training data's row-id columns, and `id` (what the original
+ * API's clients send, whatever the CSV called its index column) unless the model has a feature of that name.
+ */
+export function rowIdFields(signature: ServingSignature): string[] {
+  const fields = [...signature.rowIdColumns];
+  if (!fields.includes('id') && !signature.features.some((f) => f.name === 'id')) fields.push('id');
+  return fields;
+}
+
+/** JSON Schema of one request row: every feature required (null allowed where nullable), row-id fields optional. */
 export function rowSchemaOf(signature: ServingSignature): JsonSchema {
   const properties: Record<string, JsonSchema> = {};
-  for (const column of signature.rowIdColumns) {
+  for (const column of rowIdFields(signature)) {
     properties[column] = {
       type: ['string', 'integer', 'null'],
       description: 'row id: not a model input; stored with the prediction as row_id',

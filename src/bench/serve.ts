@@ -142,7 +142,8 @@ async function startServer(
   for (;;) {
     const ready = await fetch(`${url}/ready`).then((r) => r.ok, () => false);
     if (ready) break;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error('the benchmark server did not become ready');
+    if (child.exitCode !== null) throw new Error(`the benchmark server exited with code ${child.exitCode} before it was ready`);
+    if (Date.now() > deadline) throw new Error('the benchmark server did not become ready within 60 s');
     await new Promise((r) => setTimeout(r, 100));
   }
   return { url, child };

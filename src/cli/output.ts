@@ -27,6 +27,27 @@ function formatCell(value: unknown): string {
 
 const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 
+interface LogEntry {
+  time?: number;
+  level?: number;
+  msg?: string;
+  taskId?: string;
+  reqId?: string;
+  req?: { method?: string; url?: string };
+  res?: { statusCode?: number };
+  responseTime?: number;
+  err?: { message?: string };
+}
+
+/** The message, with what a request log line is about (Fastify puts it in req/res, not in msg). */
+function describe(entry: LogEntry): string {
+  const parts = [entry.msg ?? ''];
+  if (entry.req) parts.push(`${entry.req.method ?? ''} ${entry.req.url ?? ''}`.trim());
+  if (entry.res?.statusCode) parts.push(`${entry.res.statusCode}${entry.responseTime !== undefined ? ` in ${entry.responseTime.toFixed(1)} ms` : ''}`);
+  if (entry.err?.message && !entry.msg?.includes(entry.err.message)) parts.push(entry.err.message);
+  return parts.filter(Boolean).join(' ');
+}
+
 /** A pino logger that writes short human lines to stderr: "12:00:01 train_model  message". */
 export function humanLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
   const stream = new Writable({
@@ -34,11 +55,11 @@ export function humanLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
       for (const text of chunk.toString('utf8').split('\n')) {
         if (!text) continue;
         try {
-          const entry = JSON.parse(text) as { time?: number; level?: number; msg?: string; taskId?: string };
+          const entry = JSON.parse(text) as LogEntry;
           const time = new Date(entry.time ?? Date.now()).toISOString().slice(11, 19);
           const lvl = LEVELS[entry.level ?? 30] ?? 'info';
           const where = entry.taskId ? `${entry.taskId.padEnd(16)} ` : '';
-          process.stderr.write(`${time} ${lvl === 'info' ? '' : `${lvl.toUpperCase()} `}${where}${entry.msg ?? ''}\n`);
+          process.stderr.write(`${time} ${lvl === 'info' ? '' : `${lvl.toUpperCase()} `}${where}${describe(entry)}\n`);
         } catch {
           process.stderr.write(`${text}\n`);
         }

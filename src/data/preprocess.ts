@@ -107,6 +107,8 @@ export async function preprocessData(store: Store, options: PreprocessOptions): 
     [...labels.counts].sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1)),
     options.positiveLabel,
   );
+  const negatives = labels.counts.filter((c) => normaliseLabel(c.value) !== normaliseLabel(positiveLabel));
+  const negativeLabel = negatives.length === 1 ? negatives[0].value : undefined;
   const contentHash = snapshotHash({
     dataset,
     raw: load.content_hash,
@@ -202,6 +204,7 @@ export async function preprocessData(store: Store, options: PreprocessOptions): 
           rawLoadId: load.id,
           target: target.name,
           positiveLabel,
+          negativeLabel,
           features: specs,
           rowIdColumns,
           counts,

@@ -26,6 +26,8 @@ export interface DatasetSnapshot {
   target: string;
   /** The target value mapped to y = 1. */
   positiveLabel: string;
+  /** The value mapped to y = 0 when the target has exactly two; undefined when 0 means "any other value". */
+  negativeLabel?: string;
   features: FeatureSpec[];
   /** Columns dropped as row ids. */
   rowIdColumns: string[];
@@ -44,6 +46,7 @@ export function snapshotFromRow(row: DatasetSnapshotsTable): DatasetSnapshot {
     rawLoadId: row.raw_load_id,
     target: row.target,
     positiveLabel: row.positive_label,
+    negativeLabel: row.negative_label ?? undefined,
     features: JSON.parse(row.features_json) as FeatureSpec[],
     rowIdColumns: JSON.parse(row.row_id_columns_json) as string[],
     counts: JSON.parse(row.counts_json) as SnapshotCounts,
@@ -61,6 +64,7 @@ export function snapshotRow(s: DatasetSnapshot): DatasetSnapshotsTable {
     table_name: s.table,
     target: s.target,
     positive_label: s.positiveLabel,
+    negative_label: s.negativeLabel ?? null,
     features_json: JSON.stringify(s.features),
     row_id_columns_json: JSON.stringify(s.rowIdColumns),
     counts_json: JSON.stringify(s.counts),

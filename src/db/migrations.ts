@@ -209,9 +209,17 @@ const initial: Migration = {
   },
 };
 
+/** The label that maps to y = 0, when the target has exactly two values (else null: "anything but positive"). */
+const snapshotNegativeLabel: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('dataset_snapshots').addColumn('negative_label', name).execute();
+  },
+};
+
 /** Ordered by name; never edit a migration that has shipped, add the next one. */
 const migrations: Record<string, Migration> = {
   '0001_initial': initial,
+  '0002_snapshot_negative_label': snapshotNegativeLabel,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

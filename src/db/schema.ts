@@ -37,7 +37,9 @@ export interface DatasetSnapshotsTable {
   table_name: string;
   target: string;
   positive_label: string;
-  /** JSON: ColumnSchema[] of the feature columns */
+  /** The label mapped to 0 when the target has exactly two values; null when 0 means "any other value". */
+  negative_label: string | null;
+  /** JSON: FeatureSpec[] of the feature columns */
   features_json: string;
   /** JSON: string[] of the dropped row-id columns */
   row_id_columns_json: string;

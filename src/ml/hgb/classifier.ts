@@ -117,8 +117,7 @@ export class HistGradientBoostingClassifier implements BinaryClassifier {
       exec.gradients();
       for (let iteration = 0; iteration < p.maxIter; iteration++) {
         const tree = grower.grow();
-        exec.applyLeaves(tree.leaves);
-        if (iteration + 1 < p.maxIter) exec.gradients();
+        exec.applyLeaves(tree.leaves, iteration + 1 < p.maxIter);
         trees.push(tree.json);
         if (validation) addBinnedPredictions(tree.binned, validation.X, validation.nRows, missingBin, validation.raw);
         if (monitor?.update()) break;

@@ -14,6 +14,8 @@ export interface MemoryLayout {
   partition: number;
   /** nRows uint32 of scratch for partitioning. */
   scratch: number;
+  /** Per thread, nRows float32 pairs: a node's gradient pairs in partition order (thread t's at pairs + t * nRows * 8). */
+  pairs: number;
   slots: number;
   slotBytes: number;
 }
@@ -60,7 +62,11 @@ export class FeatureWork {
   private readonly kernels: Kernels;
   private readonly views: Float64Array[] = [];
 
-  constructor(private readonly init: FeatureWorkInit) {
+  constructor(
+    private readonly init: FeatureWorkInit,
+    /** This thread's index (0: the fitting thread), for its own buffer of gathered pairs. */
+    private readonly thread: number,
+  ) {
     const info = new Int32Array(init.featureInfo);
     const f = init.nFeatures;
     this.ctx = {
@@ -132,7 +138,9 @@ export class FeatureWork {
     const stride = nBins * 3;
     const child = this.slot(small);
     child.fill(0, f0 * stride, f1 * stride);
-    this.kernels.nodeHistograms(layout.X, nRows, layout.gh, this.address(small), nBins, f0, f1, layout.partition, start, count);
+    const pairs = layout.pairs + this.thread * nRows * 8;
+    this.kernels.gatherPairs(layout.gh, layout.partition, start, count, pairs);
+    this.kernels.nodeHistograms(layout.X, nRows, pairs, this.address(small), nBins, f0, f1, layout.partition, start, count);
     const offset = f0 * stride * 8;
     this.kernels.subtractHistograms(this.address(parent) + offset, this.address(small) + offset, (f1 - f0) * stride);
     this.scan(nRequests, f0, f1);

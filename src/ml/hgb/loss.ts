@@ -16,17 +16,37 @@ export function gradientsAndHessians(
   for (let i = start; i < end; i++) setGradient(i, y, raw, weight, gh);
 }
 
+/** Which leaf of the current tree each row fell in: one byte per row when a tree has at most 256 leaves. */
+export type LeafIndex = Uint8Array | Uint32Array;
+
 /**
- * Adds a tree's leaf values to the raw scores of the rows at partition positions [p0, p1). `leaves` holds
- * (start, count, value) triples of partition ranges covering all rows. (Gradients are then recomputed row by row:
- * reading labels and scores in partition order would scatter memory accesses.)
+ * Records the leaf of the rows at partition positions [p0, p1): `leaves` holds (start, count, value) triples of
+ * partition ranges covering all rows. Scattering one byte per row is cheaper than scattering the 8-byte score updates;
+ * updateScores then walks the rows in order.
  */
-export function applyLeaves(partition: Uint32Array, leaves: Float64Array, nLeaves: number, p0: number, p1: number, raw: Float64Array): void {
+export function markLeaves(partition: Uint32Array, leaves: Float64Array, nLeaves: number, p0: number, p1: number, leafOf: LeafIndex): void {
   for (let l = 0; l < nLeaves; l++) {
     const from = Math.max(leaves[3 * l], p0);
     const to = Math.min(leaves[3 * l] + leaves[3 * l + 1], p1);
-    const v = leaves[3 * l + 2];
-    for (let i = from; i < to; i++) raw[partition[i]] += v;
+    for (let i = from; i < to; i++) leafOf[partition[i]] = l;
+  }
+}
+
+/** Adds each row's leaf value to its raw score for rows [r0, r1), then (when asked) recomputes its gradient pair. */
+export function updateScores(
+  leafOf: LeafIndex,
+  leaves: Float64Array,
+  y: Float64Array,
+  raw: Float64Array,
+  weight: Float64Array | null,
+  gh: Float32Array,
+  r0: number,
+  r1: number,
+  withGradients: boolean,
+): void {
+  for (let r = r0; r < r1; r++) {
+    raw[r] += leaves[3 * leafOf[r] + 2];
+    if (withGradients) setGradient(r, y, raw, weight, gh);
   }
 }
 

@@ -13,7 +13,7 @@
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { allocateFeatureWorkBuffers, FeatureWork, type FeatureWorkInit, type MemoryLayout, writeFeatureInfo } from './feature-work.js';
 import { countBins } from './histogram.js';
-import { applyLeaves, gradientsAndHessians } from './loss.js';
+import { gradientsAndHessians, type LeafIndex, markLeaves, updateScores } from './loss.js';
 import { COMMAND, CTRL, type PortMessage, shareOf, WORKER_PROTOCOL, type WorkerInit } from './protocol.js';
 import type { NodeStats } from './splitter.js';
 import { createSharedMemory, kernelModule, PAGE_BYTES, type WasmMemory } from './wasm-kernels.js';
@@ -36,6 +36,8 @@ export interface FitBuffers {
   partition: Uint32Array;
   /** A tree's leaves as (partition start, row count, value) triples, for applyLeaves(). */
   leaves: Float64Array;
+  /** The leaf of each row in the last tree. */
+  leafOf: LeafIndex;
 }
 
 /** A leaf of a grown tree: its rows are partition[start .. start + count). */
@@ -66,8 +68,8 @@ export interface Executor {
   children(small: number, start: number, count: number, parent: number, nodes: NodeRequest[]): void;
   /** Gradients and hessians of every row from y, raw and weight. */
   gradients(): void;
-  /** Adds the leaves' values to their rows' raw scores. */
-  applyLeaves(leaves: LeafRange[]): void;
+  /** Adds the leaves' values to their rows' raw scores, then recomputes the gradients when asked. */
+  applyLeaves(leaves: LeafRange[], withGradients: boolean): void;
   close(): void;
 }
 
@@ -78,14 +80,15 @@ export const MIN_PARALLEL_NODE_WORK = 40_000;
 /** A worker that neither finishes nor fails within this long is considered lost. */
 const WORKER_TIMEOUT_MS = 120_000;
 
-function layoutFor(nRows: number, nFeatures: number, nBins: number): MemoryLayout {
+function layoutFor(nRows: number, nFeatures: number, nBins: number, nThreads: number): MemoryLayout {
   const align = (v: number): number => Math.ceil(v / 16) * 16;
   const X = 0;
   const gh = align(X + nRows * nFeatures);
   const partition = align(gh + nRows * 8);
   const scratch = align(partition + nRows * 4);
-  const slots = align(scratch + nRows * 4);
-  return { X, gh, partition, scratch, slots, slotBytes: nFeatures * nBins * 24 };
+  const pairs = align(scratch + nRows * 4);
+  const slots = align(pairs + nThreads * nRows * 8);
+  return { X, gh, partition, scratch, pairs, slots, slotBytes: nFeatures * nBins * 24 };
 }
 
 abstract class BaseExecutor implements Executor {
@@ -97,7 +100,7 @@ abstract class BaseExecutor implements Executor {
   private readonly free: number[] = [];
 
   constructor(
-    share: boolean,
+    nThreads: number,
     nRows: number,
     nFeatures: number,
     nBins: number,
@@ -107,13 +110,13 @@ abstract class BaseExecutor implements Executor {
     maxLeaves: number,
     split: { l2Regularization: number; minSamplesLeaf: number },
   ) {
-    const bytes = (n: number): ArrayBuffer | SharedArrayBuffer => (share ? new SharedArrayBuffer(n) : new ArrayBuffer(n));
+    const bytes = (n: number): ArrayBuffer | SharedArrayBuffer => (nThreads > 1 ? new SharedArrayBuffer(n) : new ArrayBuffer(n));
     const f64 = (source: Float64Array): Float64Array => {
       const out = new Float64Array(bytes(source.length * 8));
       out.set(source);
       return out;
     };
-    const layout = layoutFor(nRows, nFeatures, nBins);
+    const layout = layoutFor(nRows, nFeatures, nBins, nThreads);
     // Room for the usual number of live histograms (one per splittable leaf); more are added as needed.
     const initialSlots = Math.min(maxLeaves + 2, 64);
     this.memory = createSharedMemory(layout.slots + initialSlots * layout.slotBytes);
@@ -127,7 +130,7 @@ abstract class BaseExecutor implements Executor {
       layout,
       ...allocateFeatureWorkBuffers(nFeatures, nBins),
     };
-    this.work = new FeatureWork(this.workInit);
+    this.work = new FeatureWork(this.workInit, 0);
     const buffer = this.memory.buffer;
     this.buffers = {
       nRows,
@@ -140,6 +143,7 @@ abstract class BaseExecutor implements Executor {
       gh: new Float32Array(buffer, layout.gh, 2 * nRows),
       partition: new Uint32Array(buffer, layout.partition, nRows),
       leaves: new Float64Array(bytes(maxLeaves * 3 * 8)),
+      leafOf: maxLeaves <= 256 ? new Uint8Array(bytes(nRows)) : new Uint32Array(bytes(nRows * 4)),
     };
   }
 
@@ -180,7 +184,7 @@ abstract class BaseExecutor implements Executor {
   abstract root(slot: number, nodes: NodeRequest[]): void;
   abstract children(small: number, start: number, count: number, parent: number, nodes: NodeRequest[]): void;
   abstract gradients(): void;
-  abstract applyLeaves(leaves: LeafRange[]): void;
+  abstract applyLeaves(leaves: LeafRange[], withGradients: boolean): void;
   abstract close(): void;
 }
 
@@ -200,9 +204,10 @@ export class SerialExecutor extends BaseExecutor {
     gradientsAndHessians(b.y, b.raw, b.weight, b.gh, 0, b.nRows);
   }
 
-  applyLeaves(leaves: LeafRange[]): void {
+  applyLeaves(leaves: LeafRange[], withGradients: boolean): void {
     const b = this.buffers;
-    applyLeaves(b.partition, b.leaves, this.storeLeaves(leaves), 0, b.nRows, b.raw);
+    markLeaves(b.partition, b.leaves, this.storeLeaves(leaves), 0, b.nRows, b.leafOf);
+    updateScores(b.leafOf, b.leaves, b.y, b.raw, b.weight, b.gh, 0, b.nRows, withGradients);
   }
 
   close(): void {}
@@ -227,7 +232,7 @@ export class ThreadedExecutor extends BaseExecutor {
     maxLeaves: number,
     split: { l2Regularization: number; minSamplesLeaf: number },
   ) {
-    super(true, nRows, nFeatures, nBins, y, weight, baseline, maxLeaves, split);
+    super(nThreads, nRows, nFeatures, nBins, y, weight, baseline, maxLeaves, split);
     this.ctrl = new Int32Array(new SharedArrayBuffer(CTRL.LENGTH * 4));
     const b = this.buffers;
     const shared = (view: ArrayBufferView): SharedArrayBuffer => view.buffer as SharedArrayBuffer;
@@ -244,6 +249,7 @@ export class ThreadedExecutor extends BaseExecutor {
           raw: shared(b.raw),
           weight: b.weight ? shared(b.weight) : null,
           leaves: shared(b.leaves),
+          leafOf: shared(b.leafOf),
           port: channel.port2,
         };
         const worker = new Worker(BOOTSTRAP, {
@@ -302,12 +308,15 @@ export class ThreadedExecutor extends BaseExecutor {
     this.await(CTRL.DONE, this.nThreads - 1, 'compute gradients');
   }
 
-  applyLeaves(leaves: LeafRange[]): void {
+  applyLeaves(leaves: LeafRange[], withGradients: boolean): void {
     const b = this.buffers;
     const n = this.storeLeaves(leaves);
-    this.dispatch(COMMAND.APPLY_LEAVES, 0, 0, n);
-    const [p0, p1] = shareOf(b.nRows, 0, this.nThreads);
-    applyLeaves(b.partition, b.leaves, n, p0, p1, b.raw);
+    const [r0, r1] = shareOf(b.nRows, 0, this.nThreads);
+    this.dispatch(COMMAND.MARK_LEAVES, 0, 0, n);
+    markLeaves(b.partition, b.leaves, n, r0, r1, b.leafOf);
+    this.await(CTRL.DONE, this.nThreads - 1, 'update scores');
+    this.dispatch(COMMAND.UPDATE_SCORES, 0, withGradients ? 1 : 0, 0);
+    updateScores(b.leafOf, b.leaves, b.y, b.raw, b.weight, b.gh, r0, r1, withGradients);
     this.await(CTRL.DONE, this.nThreads - 1, 'update scores');
   }
 
@@ -413,5 +422,5 @@ export function createExecutor(
       }
     }
   }
-  return new SerialExecutor(false, nRows, nFeatures, nBins, y, weight, baseline, maxLeaves, split);
+  return new SerialExecutor(1, nRows, nFeatures, nBins, y, weight, baseline, maxLeaves, split);
 }

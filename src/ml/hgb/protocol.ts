@@ -5,7 +5,7 @@
  */
 
 /** Bumped whenever this protocol or the kernels change, so that a stale compiled worker is detected. */
-export const WORKER_PROTOCOL = 5;
+export const WORKER_PROTOCOL = 7;
 
 export const CTRL = {
   GENERATION: 0,
@@ -29,8 +29,10 @@ export const COMMAND = {
   /** SLOT = small child, rows START .. START + COUNT, PARENT; scan REQUESTS nodes. */
   CHILDREN: 3,
   GRADIENTS: 4,
-  /** COUNT = number of leaves. */
-  APPLY_LEAVES: 5,
+  /** COUNT = number of leaves (partition positions split between threads). */
+  MARK_LEAVES: 5,
+  /** START = 1 to recompute gradients too (rows split between threads). */
+  UPDATE_SCORES: 6,
 } as const;
 
 export interface WorkerInit {
@@ -45,6 +47,8 @@ export interface WorkerInit {
   raw: SharedArrayBuffer;
   weight: SharedArrayBuffer | null;
   leaves: SharedArrayBuffer;
+  /** Uint8 per row when trees have at most 256 leaves, else Uint32. */
+  leafOf: SharedArrayBuffer;
   /** Where the worker reports errors. */
   port: import('node:worker_threads').MessagePort;
 }

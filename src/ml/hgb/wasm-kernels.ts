@@ -11,12 +11,13 @@
 /** rootHistograms(X, nRows, gh, hist, nBins, f0, f1): adds every row's pair to its bin, features [f0, f1). The caller
  * zeroes the sums and writes the (constant) root counts first. */
 export type RootKernel = (X: number, nRows: number, gh: number, hist: number, nBins: number, f0: number, f1: number) => void;
-/** nodeHistograms(X, nRows, gh, hist, nBins, f0, f1, partition, start, count): adds the pairs and counts of the rows
- * partition[start .. start + count) to their bins, features [f0, f1), over a zeroed histogram. */
+/** nodeHistograms(X, nRows, pairs, hist, nBins, f0, f1, partition, start, count): adds the counts of the rows
+ * partition[start .. start + count) and their (gradient, hessian) pairs, gathered in that order at `pairs` (see
+ * gatherPairs), to their bins, features [f0, f1), over a zeroed histogram. */
 export type NodeKernel = (
   X: number,
   nRows: number,
-  gh: number,
+  pairs: number,
   hist: number,
   nBins: number,
   f0: number,
@@ -26,6 +27,9 @@ export type NodeKernel = (
   count: number,
 ) => void;
 
+/** gatherPairs(gh, partition, start, count, out): out[i] = pair of row partition[start + i], so that the per-feature
+ * loops read the pairs in sequence (once per node) instead of gathering them once per feature. */
+export type GatherKernel = (gh: number, partition: number, start: number, count: number, out: number) => void;
 /** subtractHistograms(parent, child, nDoubles): parent[k] -= child[k], two doubles at a time. */
 export type SubtractKernel = (parent: number, child: number, nDoubles: number) => void;
 /** partitionRows(column, partition, scratch, start, count, threshold, missingBin): stable, branch-free split of the
@@ -44,6 +48,7 @@ export type PartitionKernel = (
 export interface Kernels {
   rootHistograms: RootKernel;
   nodeHistograms: NodeKernel;
+  gatherPairs: GatherKernel;
   subtractHistograms: SubtractKernel;
   partitionRows: PartitionKernel;
 }
@@ -114,6 +119,8 @@ const op = {
   geU: [0x4f],
   load8: [0x2d, 0, 0],
   load32: [0x28, 2, 0],
+  load64: [0x29, 3, 0],
+  store64: [0x37, 3, 0],
   f64Load: (offset: number) => [0x2b, 3, ...uleb(offset)],
   f64Store: (offset: number) => [0x39, 3, ...uleb(offset)],
   f64One: [0x44, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f],
@@ -153,11 +160,11 @@ function binAddress(p: Record<string, number>): number[] {
   ];
 }
 
-/** hist[k] (two doubles) += widen(gh pair of the row in local `row`). */
-function addPair(p: Record<string, number>): number[] {
+/** hist[k] (two doubles) += widen(pair `index` of the float32 pairs at `pairs`). */
+function addPair(k: number, pairs: number, index: number): number[] {
   return [
-    ...op.get(p.k), ...op.get(p.k), ...op.v128Load,
-    ...op.get(p.gh), ...op.get(p.row), ...op.const(3), ...op.shl, ...op.add, ...op.v128Load64Zero, ...op.f64x2PromoteLowF32x4,
+    ...op.get(k), ...op.get(k), ...op.v128Load,
+    ...op.get(pairs), ...op.get(index), ...op.const(3), ...op.shl, ...op.add, ...op.v128Load64Zero, ...op.f64x2PromoteLowF32x4,
     ...op.f64x2Add, ...op.v128Store,
   ];
 }
@@ -173,32 +180,44 @@ function featureStart(p: Record<string, number>): number[] {
 function rootBody(): { locals: number; code: number[] } {
   // params 0-6; locals 7.. : f, i (= row), column, histF, k
   const p = { X: 0, nRows: 1, gh: 2, hist: 3, nBins: 4, f0: 5, f1: 6, f: 7, row: 8, column: 9, histF: 10, k: 11 };
-  const perRow = [...binAddress(p), ...op.set(p.k), ...addPair(p)];
+  const perRow = [...binAddress(p), ...op.set(p.k), ...addPair(p.k, p.gh, p.row)];
   const perFeature = [...featureStart(p), ...forLoop(p.row, op.const(0), op.get(p.nRows), perRow)];
   return { locals: 5, code: [...forLoop(p.f, op.get(p.f0), op.get(p.f1), perFeature), ...op.end] };
 }
 
 function nodeBody(): { locals: number; code: number[] } {
-  // params 0-9; locals 10.. : f, i, column, histF, k, row, end
+  // params 0-9; locals 10.. : f, i (0 .. count), column, histF, k, row, rows (= partition + start * 4)
   const p = {
-    X: 0, nRows: 1, gh: 2, hist: 3, nBins: 4, f0: 5, f1: 6, partition: 7, start: 8, count: 9,
-    f: 10, i: 11, column: 12, histF: 13, k: 14, row: 15, end: 16,
+    X: 0, nRows: 1, pairs: 2, hist: 3, nBins: 4, f0: 5, f1: 6, partition: 7, start: 8, count: 9,
+    f: 10, i: 11, column: 12, histF: 13, k: 14, row: 15, rows: 16,
   };
   const perRow = [
-    ...op.get(p.partition), ...op.get(p.i), ...op.const(2), ...op.shl, ...op.add, ...op.load32, ...op.set(p.row),
+    ...op.get(p.rows), ...op.get(p.i), ...op.const(2), ...op.shl, ...op.add, ...op.load32, ...op.set(p.row),
     ...binAddress(p), ...op.set(p.k),
-    ...addPair(p),
+    ...addPair(p.k, p.pairs, p.i),
     ...op.get(p.k), ...op.get(p.k), ...op.f64Load(16), ...op.f64One, ...op.f64Add, ...op.f64Store(16),
   ];
-  const perFeature = [...featureStart(p), ...forLoop(p.i, op.get(p.start), op.get(p.end), perRow)];
+  const perFeature = [...featureStart(p), ...forLoop(p.i, op.const(0), op.get(p.count), perRow)];
   return {
     locals: 7,
     code: [
-      ...op.get(p.start), ...op.get(p.count), ...op.add, ...op.set(p.end),
+      ...op.get(p.partition), ...op.get(p.start), ...op.const(2), ...op.shl, ...op.add, ...op.set(p.rows),
       ...forLoop(p.f, op.get(p.f0), op.get(p.f1), perFeature),
       ...op.end,
     ],
   };
+}
+
+function gatherBody(): { locals: number; code: number[] } {
+  // params: gh, partition, start, count, out; locals: i, row
+  const p = { gh: 0, partition: 1, start: 2, count: 3, out: 4, i: 5, row: 6 };
+  const perRow = [
+    ...op.get(p.partition), ...op.get(p.start), ...op.get(p.i), ...op.add, ...op.const(2), ...op.shl, ...op.add, ...op.load32, ...op.set(p.row),
+    ...op.get(p.out), ...op.get(p.i), ...op.const(3), ...op.shl, ...op.add,
+    ...op.get(p.gh), ...op.get(p.row), ...op.const(3), ...op.shl, ...op.add, ...op.load64,
+    ...op.store64,
+  ];
+  return { locals: 2, code: [...forLoop(p.i, op.const(0), op.get(p.count), perRow), ...op.end] };
 }
 
 function subtractBody(): { locals: number; code: number[] } {
@@ -267,16 +286,17 @@ function moduleBytes(): Uint8Array {
   const memoryImport = [...name('env'), ...name('memory'), 0x02, 0x03, ...uleb(1), ...uleb(MAX_PAGES)];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([funcType(7), funcType(10), funcType(3), funcType(7, 1)])),
+    ...section(1, vec([funcType(7), funcType(10), funcType(3), funcType(7, 1), funcType(5)])),
     ...section(2, vec([memoryImport])),
-    ...section(3, vec([[0], [1], [2], [3]])),
+    ...section(3, vec([[0], [1], [2], [3], [4]])),
     ...section(7, vec([
       [...name('rootHistograms'), 0x00, 0],
       [...name('nodeHistograms'), 0x00, 1],
       [...name('subtractHistograms'), 0x00, 2],
       [...name('partitionRows'), 0x00, 3],
+      [...name('gatherPairs'), 0x00, 4],
     ])),
-    ...section(10, vec([body(rootBody()), body(nodeBody()), body(subtractBody()), body(partitionBody())])),
+    ...section(10, vec([body(rootBody()), body(nodeBody()), body(subtractBody()), body(partitionBody()), body(gatherBody())])),
   ]);
 }
 

@@ -4,7 +4,7 @@
  * spins. Loaded through the bootstrap in parallel.ts, which calls runHgbWorker(workerData).
  */
 import { FeatureWork } from './feature-work.js';
-import { applyLeaves, gradientsAndHessians } from './loss.js';
+import { gradientsAndHessians, markLeaves, updateScores } from './loss.js';
 import { COMMAND, CTRL, type PortMessage, shareOf, WORKER_PROTOCOL, type WorkerInit } from './protocol.js';
 
 export function runHgbWorker(init: WorkerInit): void {
@@ -15,13 +15,14 @@ export function runHgbWorker(init: WorkerInit): void {
   }
   const { threadIndex, nThreads } = init;
   const { nRows, nFeatures, layout, memory } = init.work;
-  const work = new FeatureWork(init.work);
+  const work = new FeatureWork(init.work, threadIndex);
   const gh = new Float32Array(memory.buffer, layout.gh, 2 * nRows);
   const partition = new Uint32Array(memory.buffer, layout.partition, nRows);
   const y = new Float64Array(init.y);
   const raw = new Float64Array(init.raw);
   const weight = init.weight ? new Float64Array(init.weight) : null;
   const leaves = new Float64Array(init.leaves);
+  const leafOf = init.leafOf.byteLength === nRows ? new Uint8Array(init.leafOf) : new Uint32Array(init.leafOf);
   const [f0, f1] = shareOf(nFeatures, threadIndex, nThreads);
   const [r0, r1] = shareOf(nRows, threadIndex, nThreads);
 
@@ -40,8 +41,10 @@ export function runHgbWorker(init: WorkerInit): void {
         work.children(ctrl[CTRL.SLOT], ctrl[CTRL.START], ctrl[CTRL.COUNT], ctrl[CTRL.PARENT], ctrl[CTRL.REQUESTS], f0, f1);
       } else if (command === COMMAND.GRADIENTS) {
         gradientsAndHessians(y, raw, weight, gh, r0, r1);
-      } else if (command === COMMAND.APPLY_LEAVES) {
-        applyLeaves(partition, leaves, ctrl[CTRL.COUNT], r0, r1, raw);
+      } else if (command === COMMAND.MARK_LEAVES) {
+        markLeaves(partition, leaves, ctrl[CTRL.COUNT], r0, r1, leafOf);
+      } else if (command === COMMAND.UPDATE_SCORES) {
+        updateScores(leafOf, leaves, y, raw, weight, gh, r0, r1, ctrl[CTRL.START] === 1);
       } else if (command === COMMAND.LOAD_FEATURE_INFO) {
         work.loadFeatureInfo();
       } else {

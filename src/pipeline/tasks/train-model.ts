@@ -103,7 +103,7 @@ export async function trainModel(ctx: AppContext, options: TrainModelOptions, lo
     const signature = {
       features: snapshot.features,
       rowIdColumns: snapshot.rowIdColumns,
-      target: { name: snapshot.target, positiveLabel: snapshot.positiveLabel },
+      target: { name: snapshot.target, positiveLabel: snapshot.positiveLabel, negativeLabel: snapshot.negativeLabel },
     };
     const candidates: Candidate[] = [];
     for (const name of estimators) {

@@ -80,6 +80,7 @@ describe.each(backends)('end to end on $name', (backend) => {
       expect(answer.probability).toBeGreaterThanOrEqual(0);
       expect(answer.probability).toBeLessThanOrEqual(1);
       expect(answer.model).toEqual({ name: 'clients_model', version: 1 });
+      expect(answer.label).toBe(String(answer.prediction)); // the target's own labels, 0 and 1
       const row = await app.store.db
         .selectFrom('predictions')
         .selectAll()

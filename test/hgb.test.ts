@@ -272,8 +272,8 @@ describe('serialisation', () => {
 });
 
 describe('threads', () => {
-  // Large enough for the fit to start workers and split node histograms between threads.
-  const n = 30_000;
+  // Large enough for the fit to start workers and split node histograms and partitions between threads.
+  const n = 120_000;
   const X = noise(n, 10, 41);
   for (let i = 0; i < n; i += 7) X.columns[2][i] = NaN;
   const y = Float64Array.from({ length: n }, (_, i) => (X.columns[0][i] + X.columns[1][i] * X.columns[2][i] > 0.7 ? 1 : 0));

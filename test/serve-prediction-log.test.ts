@@ -58,6 +58,34 @@ describe.each(backends)('prediction log on $name', (backend) => {
     await log.close();
   });
 
+  it.skipIf(!backend.url)('keeps up to maxConcurrentWrites writes in flight', async () => {
+    // Counts the INSERTs running at once on the real database.
+    let running = 0;
+    let most = 0;
+    const db = new Proxy(store.db, {
+      get(target, property) {
+        if (property !== 'executeQuery') {
+          const value = Reflect.get(target, property, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        }
+        return async (...args: Parameters<typeof target.executeQuery>) => {
+          most = Math.max(most, ++running);
+          try {
+            return await target.executeQuery(...args);
+          } finally {
+            running--;
+          }
+        };
+      },
+    });
+    const log = new PredictionLog(db, { maxBatchRows: 20, maxConcurrentWrites: 3 });
+    const requestId = randomUUID();
+    await Promise.all(Array.from({ length: 100 }, (_, i) => log.append([record(requestId, i)])));
+    await log.close();
+    expect(await countOf(requestId)).toBe(100);
+    expect(most).toBe(3);
+  });
+
   it.skipIf(!backend.url)('commits a request larger than one statement all together', async () => {
     const log = new PredictionLog(store.db);
     const requestId = randomUUID();

@@ -46,7 +46,8 @@ export interface AppOptions {
   bodyLimit?: number;
   /** Fields a model does not know: 422 ('reject', default) or dropped ('ignore'). */
   unknownFields?: UnknownFieldPolicy;
-  /** Group-commit tuning: commitTimeoutMs (bounded wait before 503), maxBatchRows, maxQueuedRows. */
+  /** Group-commit tuning: commitTimeoutMs (bounded wait before 503), maxBatchRows, maxQueuedRows, maxConcurrentWrites
+   * (default 1 on SQLite, 4 on PostgreSQL and MySQL). */
   predictionLog?: Omit<PredictionLogOptions, 'logger' | 'onWrite'>;
   /** One log line per request (Fastify's request logging); default true. */
   logRequests?: boolean;
@@ -104,6 +105,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }) as unknown as FastifyInstance;
 
   const predictionLog = new PredictionLog(options.store.db, {
+    maxConcurrentWrites: options.store.dialect === 'sqlite' ? 1 : 4,
     ...options.predictionLog,
     logger,
     onWrite: ({ rows, seconds, ok }) => {

@@ -1,9 +1,9 @@
 /**
  * The prediction log with group commit: rows from concurrent requests are written together in one multi-row INSERT,
  * and each request waits for the commit that carries its rows before it answers. A write starts at the end of the
- * event-loop turn in which rows arrived (every request already read joins it), and while one write is in flight the
- * next rows queue up, so the batch size follows the load: one row per write when idle, hundreds under load, with no
- * timer adding latency.
+ * event-loop turn in which rows arrived (every request already read joins it), and while the allowed writes are in
+ * flight the next rows queue up, so the batch size follows the load: one row per write when idle, hundreds under
+ * load, with no timer adding latency.
  *
  * Failure: a request whose rows are not committed within `commitTimeoutMs` (or that finds the queue full, or whose
  * write fails) gets PredictionLogUnavailable, which the API answers with 503; the log keeps trying with the rows that
@@ -30,6 +30,11 @@ export interface PredictionLogOptions {
   maxQueuedRows?: number;
   /** How long a request waits for its commit before it fails with 503. */
   commitTimeoutMs?: number;
+  /**
+   * Writes in flight at once (default 1). With a database server, a batch can start while the previous one waits for
+   * its commit (the server may flush both at once); SQLite writes are synchronous, so more than 1 changes nothing.
+   */
+  maxConcurrentWrites?: number;
   logger?: Logger;
   /** Called after each write, for metrics. */
   onWrite?: (event: { rows: number; seconds: number; ok: boolean }) => void;
@@ -45,8 +50,8 @@ interface Pending {
 
 /** Rows per INSERT statement: 10 bound values a row stays far below every backend's parameter limit. */
 const ROWS_PER_STATEMENT = 500;
-/** INSERT texts are kept for batches up to this many rows (larger ones are rare and amortise their compilation). */
-const CACHED_STATEMENT_ROWS = 128;
+/** How many INSERT texts (one per row count) are kept; the oldest goes first. */
+const CACHED_STATEMENTS = 64;
 /** The columns written, in the order of the bound values. */
 const COLUMNS = [
   'id',
@@ -65,9 +70,11 @@ export class PredictionLog {
   private readonly maxBatchRows: number;
   private readonly maxQueuedRows: number;
   private readonly commitTimeoutMs: number;
-  private queue: Pending[] = [];
+  private readonly queue: Pending[] = [];
   private queued = 0;
-  private writing: Promise<void> | undefined;
+  private readonly maxConcurrentWrites: number;
+  private readonly active = new Set<Promise<void>>();
+  private scheduled = false;
   private closed = false;
   private lastError: { message: string; at: string } | undefined;
   private readonly statements = new Map<number, string>();
@@ -79,6 +86,7 @@ export class PredictionLog {
     this.maxBatchRows = options.maxBatchRows ?? 1000;
     this.maxQueuedRows = options.maxQueuedRows ?? 50_000;
     this.commitTimeoutMs = options.commitTimeoutMs ?? 2000;
+    this.maxConcurrentWrites = options.maxConcurrentWrites ?? 1;
   }
 
   /** Rows accepted and not yet committed (nor failed). */
@@ -111,45 +119,57 @@ export class PredictionLog {
   /** Stops accepting rows and waits until every accepted row is written (or has failed). */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.writing) await this.writing;
+    while (this.queue.length > 0 || this.active.size > 0) {
+      this.startWrites();
+      await Promise.all(this.active);
+    }
   }
 
+  /**
+   * Starts writes at the end of the current turn of the event loop, so every request already read joins them. This
+   * matters for SQLite, whose writes are synchronous: no request can arrive while one is in flight.
+   */
   private kick(): void {
-    if (this.writing || this.queue.length === 0) return;
-    // Start the write after the current turn of the event loop, so every request already read joins it. This matters
-    // for SQLite, whose writes are synchronous: no request can arrive while one is in flight.
-    this.writing = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.writeLoop())
-      .finally(() => {
-        this.writing = undefined;
+    if (this.scheduled || this.queue.length === 0 || this.active.size >= this.maxConcurrentWrites) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.startWrites();
+    });
+  }
+
+  private startWrites(): void {
+    while (this.queue.length > 0 && this.active.size < this.maxConcurrentWrites) {
+      const write: Promise<void> = this.write(this.takeBatch()).finally(() => {
+        this.active.delete(write);
         this.kick();
       });
+      this.active.add(write);
+    }
   }
 
-  private async writeLoop(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.takeBatch();
-      const records = batch.flatMap((p) => p.records);
-      const started = process.hrtime.bigint();
-      let error: unknown;
-      try {
-        await withDeadline(this.insert(records), this.commitTimeoutMs);
-      } catch (e) {
-        error = e;
-      }
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.options.onWrite?.({ rows: records.length, seconds, ok: !error });
-      if (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        if (this.lastError?.message !== message) this.options.logger?.error({ err: error }, 'prediction log write failed');
-        this.lastError = { message, at: new Date().toISOString() };
-        const failure = new PredictionLogUnavailable(`The prediction could not be stored: ${message}`, { cause: error });
-        for (const p of batch) settle(p, failure);
-      } else {
-        if (this.lastError) this.options.logger?.info('prediction log writes recovered');
-        this.lastError = undefined;
-        for (const p of batch) settle(p);
-      }
+  /** One group commit; settles every request in the batch, never throws. */
+  private async write(batch: Pending[]): Promise<void> {
+    const records = batch.flatMap((p) => p.records);
+    const started = process.hrtime.bigint();
+    let error: unknown;
+    try {
+      await withDeadline(this.insert(records), this.commitTimeoutMs);
+    } catch (e) {
+      error = e;
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.options.onWrite?.({ rows: records.length, seconds, ok: !error });
+    if (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (this.lastError?.message !== message) this.options.logger?.error({ err: error }, 'prediction log write failed');
+      this.lastError = { message, at: new Date().toISOString() };
+      const failure = new PredictionLogUnavailable(`The prediction could not be stored: ${message}`, { cause: error });
+      for (const p of batch) settle(p, failure);
+    } else {
+      if (this.lastError) this.options.logger?.info('prediction log writes recovered');
+      this.lastError = undefined;
+      for (const p of batch) settle(p);
     }
   }
 
@@ -189,7 +209,8 @@ export class PredictionLog {
     if (sqlText === undefined) {
       const ordered = records.map((r) => Object.fromEntries(COLUMNS.map((c) => [c, r[c]])) as PredictionRecord);
       sqlText = this.db.insertInto('predictions').values(ordered).compile().sql;
-      if (rows <= CACHED_STATEMENT_ROWS) this.statements.set(rows, sqlText);
+      if (this.statements.size >= CACHED_STATEMENTS) this.statements.delete(this.statements.keys().next().value!);
+      this.statements.set(rows, sqlText);
     }
     const parameters = new Array<unknown>(rows * COLUMNS.length);
     let k = 0;

@@ -4,6 +4,7 @@
  * best split. Features are independent, so the threads need no synchronisation until the fitting thread picks the best
  * feature from the candidates. The same class runs on the fitting thread and in the workers, over shared memory.
  */
+import { shareOf } from './protocol.js';
 import { CANDIDATE_SIZE, type NodeStats, scanFeatures, type SplitContext } from './splitter.js';
 import { instantiateKernels, type Kernels, type WasmMemory, type WasmModule } from './wasm-kernels.js';
 
@@ -147,14 +148,36 @@ export class FeatureWork {
   }
 
   /**
-   * Splits the rows partition[start .. start + count) on feature f: bin <= threshold, or bin == missingBin, go left.
-   * Stable; returns the number of left rows. (Fitting thread only.)
+   * Thread `thread` of `nThreads`'s part of splitting the rows partition[start .. start + count) on feature f (bin <=
+   * threshold, or bin == missingBin, goes left): its chunk of the range keeps its left rows in place, in order, and
+   * puts its right rows at the same positions of the scratch array. Returns the chunk's left count; mergePartition()
+   * then assembles the chunks.
    */
-  partitionRows(f: number, start: number, count: number, threshold: number, missingBin: number): number {
+  partitionChunk(f: number, start: number, count: number, threshold: number, missingBin: number, thread: number, nThreads: number): number {
+    const { nRows, layout } = this.init;
+    const [c0, c1] = shareOf(count, thread, nThreads);
+    const at = start + c0;
+    return this.kernels.partitionRows(layout.X + f * nRows, layout.partition, layout.scratch + at * 4, at, c1 - c0, threshold, missingBin);
+  }
+
+  /** Joins the chunks of partitionChunk(): all left rows (chunk by chunk), then all right rows. Returns the left count. */
+  mergePartition(start: number, count: number, leftCounts: ArrayLike<number>, nThreads: number): number {
     const { nRows, layout, memory } = this.init;
-    const nLeft = this.kernels.partitionRows(layout.X + f * nRows, layout.partition, layout.scratch, start, count, threshold, missingBin);
     const partition = new Uint32Array(memory.buffer, layout.partition, nRows);
-    partition.set(new Uint32Array(memory.buffer, layout.scratch, count - nLeft), start + nLeft);
+    const scratch = new Uint32Array(memory.buffer, layout.scratch, nRows);
+    let to = start;
+    for (let t = 0; t < nThreads; t++) {
+      const from = start + shareOf(count, t, nThreads)[0];
+      if (from !== to) partition.copyWithin(to, from, from + leftCounts[t]);
+      to += leftCounts[t];
+    }
+    const nLeft = to - start;
+    for (let t = 0; t < nThreads; t++) {
+      const [c0, c1] = shareOf(count, t, nThreads);
+      const rights = c1 - c0 - leftCounts[t];
+      partition.set(scratch.subarray(start + c0, start + c0 + rights), to);
+      to += rights;
+    }
     return nLeft;
   }
 

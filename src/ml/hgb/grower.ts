@@ -152,7 +152,7 @@ export class TreeGrower {
     if (split.leftBins === null) {
       // Only a feature with missing values in training has rows in the missing bin.
       const missingBin = split.missingLeft && ctx.hasMissing[split.feature] === 1 ? ctx.missingBin : -1;
-      return this.exec.work.partitionRows(split.feature, node.start, node.count, split.binIdx, missingBin);
+      return this.exec.partition(split.feature, node.start, node.count, split.binIdx, missingBin);
     }
     const { X, nRows, partition } = this.exec.buffers;
     const scratch = this.scratch;

@@ -77,7 +77,7 @@ function setGradient(i: number, y: Float64Array, raw: Float64Array, weight: Floa
 }
 
 /** Per-row loss log(1 + e^r) - y r, computed without overflow. */
-export function rowLoss(y: number, r: number): number {
+function rowLoss(y: number, r: number): number {
   if (r <= 0) return Math.log1p(Math.exp(r)) - y * r;
   return Math.log1p(Math.exp(-r)) + (1 - y) * r;
 }
@@ -106,8 +106,4 @@ export function baselineLogOdds(y: Float64Array, weight: Float64Array | null): n
   const eps = 10 * Number.EPSILON;
   const p = Math.min(Math.max(positive / total, eps), 1 - eps);
   return Math.log(p / (1 - p));
-}
-
-export function sigmoid(r: number): number {
-  return 1 / (1 + Math.exp(-r));
 }

@@ -14,7 +14,7 @@ import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from '
 import { allocateFeatureWorkBuffers, FeatureWork, type FeatureWorkInit, type MemoryLayout, writeFeatureInfo } from './feature-work.js';
 import { countBins } from './histogram.js';
 import { gradientsAndHessians, type LeafIndex, markLeaves, updateScores } from './loss.js';
-import { COMMAND, CTRL, type PortMessage, shareOf, WORKER_PROTOCOL, type WorkerInit } from './protocol.js';
+import { COMMAND, CTRL, controlLength, type PortMessage, shareOf, WORKER_PROTOCOL, type WorkerInit } from './protocol.js';
 import type { NodeStats } from './splitter.js';
 import { createSharedMemory, kernelModule, PAGE_BYTES, type WasmMemory } from './wasm-kernels.js';
 
@@ -70,13 +70,18 @@ export interface Executor {
   gradients(): void;
   /** Adds the leaves' values to their rows' raw scores, then recomputes the gradients when asked. */
   applyLeaves(leaves: LeafRange[], withGradients: boolean): void;
+  /** Stable split of the rows partition[start .. start + count): bin of feature f <= threshold, or == missingBin, go
+   * first. Returns the number of those rows. */
+  partition(f: number, start: number, count: number, threshold: number, missingBin: number): number;
   close(): void;
 }
 
 /** Below this many (rows x features) a fit does not start workers: thread hand-offs would cost more than they save. */
-export const MIN_PARALLEL_FIT_WORK = 200_000;
+export const MIN_PARALLEL_FIT_WORK = 1_000_000;
 /** Below this many (rows x features) a node's histograms are built by the calling thread alone. */
-export const MIN_PARALLEL_NODE_WORK = 40_000;
+export const MIN_PARALLEL_NODE_WORK = 200_000;
+/** Below this many rows a node is partitioned by the calling thread alone. */
+export const MIN_PARALLEL_PARTITION = 100_000;
 /** A worker that neither finishes nor fails within this long is considered lost. */
 const WORKER_TIMEOUT_MS = 120_000;
 
@@ -185,6 +190,7 @@ abstract class BaseExecutor implements Executor {
   abstract children(small: number, start: number, count: number, parent: number, nodes: NodeRequest[]): void;
   abstract gradients(): void;
   abstract applyLeaves(leaves: LeafRange[], withGradients: boolean): void;
+  abstract partition(f: number, start: number, count: number, threshold: number, missingBin: number): number;
   abstract close(): void;
 }
 
@@ -210,6 +216,11 @@ export class SerialExecutor extends BaseExecutor {
     updateScores(b.leafOf, b.leaves, b.y, b.raw, b.weight, b.gh, 0, b.nRows, withGradients);
   }
 
+  partition(f: number, start: number, count: number, threshold: number, missingBin: number): number {
+    const nLeft = this.work.partitionChunk(f, start, count, threshold, missingBin, 0, 1);
+    return this.work.mergePartition(start, count, [nLeft], 1);
+  }
+
   close(): void {}
 }
 
@@ -233,7 +244,7 @@ export class ThreadedExecutor extends BaseExecutor {
     split: { l2Regularization: number; minSamplesLeaf: number },
   ) {
     super(nThreads, nRows, nFeatures, nBins, y, weight, baseline, maxLeaves, split);
-    this.ctrl = new Int32Array(new SharedArrayBuffer(CTRL.LENGTH * 4));
+    this.ctrl = new Int32Array(new SharedArrayBuffer(controlLength(nThreads) * 4));
     const b = this.buffers;
     const shared = (view: ArrayBufferView): SharedArrayBuffer => view.buffer as SharedArrayBuffer;
     try {
@@ -318,6 +329,21 @@ export class ThreadedExecutor extends BaseExecutor {
     this.dispatch(COMMAND.UPDATE_SCORES, 0, withGradients ? 1 : 0, 0);
     updateScores(b.leafOf, b.leaves, b.y, b.raw, b.weight, b.gh, r0, r1, withGradients);
     this.await(CTRL.DONE, this.nThreads - 1, 'update scores');
+  }
+
+  partition(f: number, start: number, count: number, threshold: number, missingBin: number): number {
+    const c = this.ctrl;
+    if (count < MIN_PARALLEL_PARTITION) {
+      const nLeft = this.work.partitionChunk(f, start, count, threshold, missingBin, 0, 1);
+      return this.work.mergePartition(start, count, [nLeft], 1);
+    }
+    c[CTRL.FEATURE] = f;
+    c[CTRL.THRESHOLD] = threshold;
+    c[CTRL.MISSING_BIN] = missingBin;
+    this.dispatch(COMMAND.PARTITION, 0, start, count);
+    c[CTRL.LEFT_COUNTS] = this.work.partitionChunk(f, start, count, threshold, missingBin, 0, this.nThreads);
+    this.await(CTRL.DONE, this.nThreads - 1, 'partition rows');
+    return this.work.mergePartition(start, count, c.subarray(CTRL.LEFT_COUNTS), this.nThreads);
   }
 
   close(): void {

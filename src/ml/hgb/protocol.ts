@@ -5,7 +5,7 @@
  */
 
 /** Bumped whenever this protocol or the kernels change, so that a stale compiled worker is detected. */
-export const WORKER_PROTOCOL = 7;
+export const WORKER_PROTOCOL = 8;
 
 export const CTRL = {
   GENERATION: 0,
@@ -18,8 +18,15 @@ export const CTRL = {
   COUNT: 7,
   REQUESTS: 8,
   PARENT: 9,
-  LENGTH: 10,
+  FEATURE: 10,
+  THRESHOLD: 11,
+  MISSING_BIN: 12,
+  /** Left-row counts of the threads' chunks after PARTITION, one per thread from here. */
+  LEFT_COUNTS: 13,
 } as const;
+
+/** Length of the control block for n threads. */
+export const controlLength = (nThreads: number): number => CTRL.LEFT_COUNTS + nThreads;
 
 export const COMMAND = {
   STOP: 0,
@@ -33,6 +40,8 @@ export const COMMAND = {
   MARK_LEAVES: 5,
   /** START = 1 to recompute gradients too (rows split between threads). */
   UPDATE_SCORES: 6,
+  /** Rows START .. START + COUNT split on FEATURE, THRESHOLD, MISSING_BIN; each thread a chunk (LEFT_COUNTS). */
+  PARTITION: 7,
 } as const;
 
 export interface WorkerInit {

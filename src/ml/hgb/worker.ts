@@ -45,6 +45,10 @@ export function runHgbWorker(init: WorkerInit): void {
         markLeaves(partition, leaves, ctrl[CTRL.COUNT], r0, r1, leafOf);
       } else if (command === COMMAND.UPDATE_SCORES) {
         updateScores(leafOf, leaves, y, raw, weight, gh, r0, r1, ctrl[CTRL.START] === 1);
+      } else if (command === COMMAND.PARTITION) {
+        ctrl[CTRL.LEFT_COUNTS + threadIndex] = work.partitionChunk(
+          ctrl[CTRL.FEATURE], ctrl[CTRL.START], ctrl[CTRL.COUNT], ctrl[CTRL.THRESHOLD], ctrl[CTRL.MISSING_BIN], threadIndex, nThreads,
+        );
       } else if (command === COMMAND.LOAD_FEATURE_INFO) {
         work.loadFeatureInfo();
       } else {

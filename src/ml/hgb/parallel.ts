@@ -79,9 +79,9 @@ export interface Executor {
 /** Below this many (rows x features) a fit does not start workers: thread hand-offs would cost more than they save. */
 export const MIN_PARALLEL_FIT_WORK = 1_000_000;
 /** Below this many (rows x features) a node's histograms are built by the calling thread alone. */
-export const MIN_PARALLEL_NODE_WORK = 200_000;
+export const MIN_PARALLEL_NODE_WORK = 50_000;
 /** Below this many rows a node is partitioned by the calling thread alone. */
-export const MIN_PARALLEL_PARTITION = 100_000;
+export const MIN_PARALLEL_PARTITION = 30_000;
 /** A worker that neither finishes nor fails within this long is considered lost. */
 const WORKER_TIMEOUT_MS = 120_000;
 

@@ -30,8 +30,13 @@ export function runHgbWorker(init: WorkerInit): void {
   Atomics.add(ctrl, CTRL.READY, 1);
   Atomics.notify(ctrl, CTRL.READY);
   for (;;) {
-    Atomics.wait(ctrl, CTRL.GENERATION, generation);
-    generation = Atomics.load(ctrl, CTRL.GENERATION);
+    // Sleep until the generation moves on: a return from Atomics.wait alone is not taken as a new command.
+    let next = Atomics.load(ctrl, CTRL.GENERATION);
+    while (next === generation) {
+      Atomics.wait(ctrl, CTRL.GENERATION, generation);
+      next = Atomics.load(ctrl, CTRL.GENERATION);
+    }
+    generation = next;
     const command = Atomics.load(ctrl, CTRL.COMMAND);
     if (command === COMMAND.STOP) return;
     try {

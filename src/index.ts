@@ -5,14 +5,12 @@
 export type {
   BinaryClassifier,
   BinaryScorer,
-  CategoricalFeaturesAware,
   EstimatorJSON,
   FeatureSpec,
   FeatureType,
   Frame,
   Matrix,
 } from './ml/types.js';
-export { isCategoricalFeaturesAware } from './ml/types.js';
 export { toFrame, takeRows } from './ml/frame.js';
 export { createRng, shuffleInPlace, type Rng } from './ml/random.js';
 

@@ -5,7 +5,7 @@ import { ModelFormatError, parseModelFile, type ModelFile } from '../src/ml/mode
 import type { TabularColumns } from '../src/ml/preprocessing.js';
 import { createRng } from '../src/ml/random.js';
 import { fitTabularModel, type ModelSignature } from '../src/ml/tabular-model.js';
-import type { BinaryClassifier, CategoricalFeaturesAware, Frame, Matrix } from '../src/ml/types.js';
+import type { BinaryClassifier, Frame, Matrix } from '../src/ml/types.js';
 
 /** A small loan-like table: two numerics (with gaps), a boolean and a categorical, all carrying signal. */
 function makeData(n: number, seed: number): { data: TabularColumns; y: Uint8Array } {
@@ -81,12 +81,9 @@ describe('fitTabularModel and TabularModel', () => {
     );
   });
 
-  it('tells a categorical-aware estimator which encoded columns are categorical codes', () => {
+  it('tells an estimator factory which encoded columns are categorical codes', () => {
     const seen: { indices?: readonly number[]; width?: number } = {};
-    class Recorder implements BinaryClassifier, CategoricalFeaturesAware {
-      setCategoricalFeatures(indices: readonly number[]) {
-        seen.indices = indices;
-      }
+    class Recorder implements BinaryClassifier {
       fit(X: Matrix) {
         seen.width = (X as Frame).columns.length;
         return this;
@@ -101,7 +98,11 @@ describe('fitTabularModel and TabularModel', () => {
         return { kind: 'recorder', formatVersion: 1 };
       }
     }
-    fitTabularModel({ data: train.data, y: train.y, signature, estimator: new Recorder(), encoding: 'tree' });
+    const estimator = (layout: { categoricalFeatures: readonly number[] }) => {
+      seen.indices = layout.categoricalFeatures;
+      return new Recorder();
+    };
+    fitTabularModel({ data: train.data, y: train.y, signature, estimator, encoding: 'tree' });
     expect(seen).toEqual({ indices: [3], width: 4 });
   });
 });

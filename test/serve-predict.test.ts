@@ -5,6 +5,7 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import { createLogger } from '../src/logger.js';
 import { buildApp } from '../src/serve/app.js';
 import { backends, freshStore, type TestStore } from './helpers/stores.js';
 import { loanModel, MemoryModelSource, ORIGINAL_REQUEST } from './serve-fixtures.js';
@@ -211,5 +212,36 @@ describe.each(backends)('prediction API on $name', (backend) => {
 
     const health = (await app.inject({ method: 'GET', url: '/health' })).json();
     expect(health).toMatchObject({ status: 'ok', ready: true, database: { reachable: true } });
+  });
+});
+
+describe('request logs', () => {
+  it('log answered requests at debug, and 4xx answers at info, with their request id and no API key', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger('debug', { write: (line: string) => lines.push(JSON.parse(line)) });
+    const store = await freshStore(backends[0]!);
+    const app = await buildApp({
+      store,
+      modelSource: new MemoryModelSource().set('clients_model', { version: 1, model: loanModel() }),
+      config: { modelName: 'clients_model' },
+      logger,
+    });
+    try {
+      await app.ready();
+      const ok = await app.inject({ method: 'POST', url: '/predict', payload: ORIGINAL_REQUEST, headers: { 'x-api-key': 'k-secret' } });
+      expect(ok.statusCode).toBe(200);
+      const okLines = lines.filter((l) => l.reqId === ok.headers['x-request-id']);
+      expect(okLines.map((l) => [l.msg, l.level])).toEqual([['incoming request', 20], ['request completed', 20]]);
+
+      const bad = await app.inject({ method: 'POST', url: '/predict', payload: { ...ORIGINAL_REQUEST, age: 'x' }, headers: { 'x-api-key': 'k-secret' } });
+      expect(bad.statusCode).toBe(422);
+      const logged = lines.filter((l) => l.reqId === bad.headers['x-request-id']);
+      const completed = logged.find((l) => l.msg === 'request completed');
+      expect(completed).toMatchObject({ level: 30, res: { statusCode: 422 } });
+      expect(JSON.stringify(lines)).not.toContain('k-secret');
+    } finally {
+      await app.close();
+      await store.dispose();
+    }
   });
 });

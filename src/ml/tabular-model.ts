@@ -5,7 +5,7 @@
 import type { ModelFile } from './model-format.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from './model-format.js';
 import { TabularPreprocessor, type Encoding, type TabularColumns } from './preprocessing.js';
-import { isCategoricalFeaturesAware, type BinaryClassifier, type BinaryScorer, type FeatureSpec } from './types.js';
+import { type BinaryClassifier, type BinaryScorer, type FeatureSpec } from './types.js';
 
 /** What a model accepts and predicts, recorded in the model file and used to describe and validate API input. */
 export interface ModelSignature {
@@ -116,8 +116,8 @@ export interface FitTabularModelOptions {
   sampleWeight?: ArrayLike<number>;
   signature: ModelSignature;
   /**
-   * An unfitted classifier, or a function that builds one from the encoded layout. A classifier that implements
-   * CategoricalFeaturesAware is told which encoded columns are categorical codes.
+   * An unfitted classifier, or a function that builds one from the encoded layout (its column names and which
+   * columns hold categorical codes, for estimators that split on them natively).
    */
   estimator: BinaryClassifier | ((layout: EncodedLayout) => BinaryClassifier);
   encoding: Encoding;
@@ -137,7 +137,6 @@ export function fitTabularModel(options: FitTabularModelOptions): TabularModel {
     categoricalFeatures: preprocessor.categoricalFeatureIndices.slice(),
   };
   const estimator = typeof options.estimator === 'function' ? options.estimator(layout) : options.estimator;
-  if (isCategoricalFeaturesAware(estimator)) estimator.setCategoricalFeatures(layout.categoricalFeatures);
   estimator.fit(X, y, sampleWeight);
   // The signature records the categories actually learned, in code order.
   const fitted = new Map(preprocessor.fittedFeatures().map((f) => [f.name, f]));

@@ -48,16 +48,3 @@ export interface FeatureSpec {
   categories?: string[];
 }
 
-/**
- * An estimator that can split natively on categorical columns holding integer codes (NaN = missing), like
- * scikit-learn's HistGradientBoostingClassifier(categorical_features=...). `fitTabularModel` calls this before `fit`
- * with the columns its 'tree' preprocessing encodes as codes, replacing any earlier setting.
- */
-export interface CategoricalFeaturesAware {
-  setCategoricalFeatures(indices: readonly number[]): void;
-}
-
-/** True when `estimator` implements CategoricalFeaturesAware. */
-export function isCategoricalFeaturesAware(estimator: unknown): estimator is CategoricalFeaturesAware {
-  return typeof (estimator as Partial<CategoricalFeaturesAware> | null)?.setCategoricalFeatures === 'function';
-}

@@ -4,7 +4,7 @@
  * hook is installed first on the root instance, so their routes need a key too.
  */
 import type { IncomingMessage } from 'node:http';
-import { fastify, LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import { fastify, LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Store } from '../db/index.js';
 import { createLogger, type Logger } from '../logger.js';
 import { ApiKeys, isPublicRoute, presentedKey } from './auth.js';
@@ -88,6 +88,22 @@ function requestId(req: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : timeOrderedUuid();
 }
 
+/**
+ * Request logs: a line per answered request is too much at thousands of requests per second, so successful requests
+ * log at debug (LOG_LEVEL=debug shows them) and only 4xx/5xx answers and errors at info and above.
+ */
+class RequestLog extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    if (!this.isLogDisabled(request)) request.log.debug({ req: request }, 'incoming request');
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return;
+    if (error || reply.statusCode >= 400) super.requestCompleted(error, request, reply);
+    else reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
+}
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const logger = options.logger ?? createLogger();
   const maxBatchRows = options.maxBatchRows ?? 1000;
@@ -97,7 +113,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const app = fastify({
     loggerInstance: logger,
-    logController: new LogController({ disableRequestLogging: options.logRequests === false }),
+    logController: new RequestLog({ disableRequestLogging: options.logRequests === false }),
     genReqId: requestId,
     bodyLimit,
     routerOptions: { ignoreTrailingSlash: true },

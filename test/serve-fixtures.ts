@@ -12,17 +12,7 @@ import { fitTabularModel, type ModelSignature } from '../src/ml/tabular-model.js
 import type { FeatureSpec } from '../src/ml/types.js';
 import type { ModelResolution, ModelSource, ServableModel } from '../src/serve/types.js';
 
-/** The body the original FastAPI service was called with. */
-export const ORIGINAL_REQUEST = {
-  id: 0,
-  age: 35.0,
-  annual_income: 107770.0,
-  credit_score: 331.0,
-  loan_amount: 31580.0,
-  loan_duration_years: 28,
-  number_of_open_accounts: 13.0,
-  had_past_default: 0,
-};
+export { ORIGINAL_REQUEST } from '../src/bench/original.js';
 
 export const LOAN_FEATURES: FeatureSpec[] = [
   { name: 'age', type: 'float', nullable: false },

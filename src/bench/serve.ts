@@ -30,22 +30,10 @@ import { fitTabularModel } from '../ml/tabular-model.js';
 import { serve } from '../serve/cluster.js';
 import { FileArtifactRepository } from '../tracking/artifacts/index.js';
 import { ModelRegistry } from '../tracking/registry.js';
+import { ORIGINAL_REQUEST, ORIGINAL_SERVING } from './original.js';
 
 const MODEL = 'clients_model';
 const CONNECTIONS = 16;
-/** The body the original FastAPI service was benchmarked with. */
-const ORIGINAL_REQUEST = {
-  id: 0,
-  age: 35.0,
-  annual_income: 107770.0,
-  credit_score: 331.0,
-  loan_amount: 31580.0,
-  loan_duration_years: 28,
-  number_of_open_accounts: 13.0,
-  had_past_default: 0,
-};
-/** From /work/shared/reference/README.md: FastAPI + scikit-learn + a MariaDB insert per request, 16 connections. */
-const ORIGINAL = { requestsPerSecond: 100, p99Ms: 240 };
 
 interface Scenario {
   database: 'sqlite' | 'postgres' | 'none (bare route)';
@@ -351,7 +339,7 @@ function table(outcomes: Outcome[]): string {
         `${bare ? '-' : n(o.rowsPerSecond)} | ` +
         `${o.p50Ms} | ${o.p99Ms} | ${n(o.answered)} | ${bare ? '-' : n(o.stored)} | ${o.failed} | ` +
         `${o.commits ? o.commits.meanRows.toFixed(1) : '-'} | ${o.commits ? o.commits.meanMs.toFixed(2) : '-'} | ` +
-        `${bare ? '-' : `${(o.rowsPerSecond / ORIGINAL.requestsPerSecond).toFixed(0)}x`} |`,
+        `${bare ? '-' : `${(o.rowsPerSecond / ORIGINAL_SERVING.requestsPerSecond).toFixed(0)}x`} |`,
     );
   }
   return lines.join('\n');
@@ -385,7 +373,7 @@ function docsSection(
     table(outcomes),
     '',
     `The original (FastAPI + scikit-learn + one MariaDB insert per request, ${CONNECTIONS} connections, from`,
-    `/work/shared/reference/README.md): about ${ORIGINAL.requestsPerSecond} requests/s, p99 about ${ORIGINAL.p99Ms} ms.`,
+    `/work/shared/reference/README.md): about ${ORIGINAL_SERVING.requestsPerSecond} requests/s, p99 about ${ORIGINAL_SERVING.p99Ms} ms.`,
     '',
     ...notes(outcomes, options.commitMs),
     '',

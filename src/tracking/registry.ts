@@ -77,13 +77,7 @@ export class ModelRegistry {
   async getVersion(name: string, version: number): Promise<ModelVersion> {
     assertModelName(name);
     assertVersion(version);
-    const row = await this.db
-      .selectFrom('model_versions')
-      .selectAll()
-      .where('name', '=', name)
-      .where('version', '=', version)
-      .executeTakeFirst();
-    if (!row) throw new NotFoundError('model version', `${name} v${version}`);
+    const row = await this.requireVersion(this.db, name, version);
     return toModelVersion(row, await this.aliasesOf(this.db, name, version));
   }
 

@@ -34,7 +34,7 @@ export function overviewPage(base: string, d: OverviewData): string {
   ${card(
     'Production models',
     table({
-      headers: ['Model', 'Production', 'Test ROC AUC', 'Versions', 'Promoted'],
+      headers: ['Model', 'Production', 'Test AUC', 'Versions', 'Promoted'],
       numeric: [2, 3],
       empty: 'No model registered yet. Run the training pipeline: mldeploy run training --data FILE --target COLUMN',
       rows: d.models.map((m) => [

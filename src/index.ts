@@ -23,6 +23,22 @@ export {
 } from './ml/logistic.js';
 export { HistGradientBoostingClassifier } from './ml/hgb/index.js';
 export type { HgbOptions } from './ml/hgb/index.js';
+export {
+  choice,
+  HGB_SEARCH_SPACE,
+  intRange,
+  logUniform,
+  randomSearchCV,
+  sampleParams,
+  stratifiedKFold,
+  type ParamDistribution,
+  type ParamSpace,
+  type RandomSearchOptions,
+  type RandomSearchResult,
+  type SampledParams,
+  type SearchParamValue,
+  type SearchTrial,
+} from './ml/search.js';
 
 export {
   accuracy,

@@ -16,6 +16,7 @@ import { buildDags } from '../src/pipeline/dags.js';
 import { InProcessExecutor, PipelineRunner } from '../src/pipeline/index.js';
 import { buildApp } from '../src/serve/app.js';
 import { RegistryModelSource } from '../src/serve/registry-source.js';
+import { loadRoc } from '../src/ui/roc.js';
 import { backends, freshStore, type TestStore } from './helpers/stores.js';
 import { ORIGINAL_REQUEST } from './serve-fixtures.js';
 
@@ -65,6 +66,12 @@ describe.each(backends)('end to end on $name', (backend) => {
     expect(result.promoted).toBe(true);
     expect(result.metrics.test.roc_auc).toBeGreaterThan(0.8);
     expect((await app.registry.getAlias('clients_model', 'production'))?.version).toBe(1);
+
+    // The dashboard draws the registered run's ROC curve from its artifact; its area matches the logged test AUC.
+    const { runId: modelRunId } = await app.registry.getVersion('clients_model', 1);
+    const roc = await loadRoc((key) => app.artifacts.get(key), modelRunId!);
+    expect(roc.kind, JSON.stringify(roc)).toBe('ok');
+    if (roc.kind === 'ok') expect(roc.curve.auc).toBeCloseTo(result.metrics.test.roc_auc, 2);
 
     const api = await buildApp({
       store: app.store,

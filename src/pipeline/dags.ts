@@ -102,6 +102,7 @@ function trainTask(app: AppContext, upstream: string[]): TaskDef {
           estimators: c.estimators,
           threshold: c.threshold,
           seed: c.seed,
+          search: c.search,
           dagRunId: task.dagRunId,
         },
         task.log,

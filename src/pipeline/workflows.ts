@@ -20,6 +20,15 @@ export interface TrainingConf {
   estimators?: EstimatorName[];
   threshold?: 'fixed' | 'f1';
   snapshotId?: string;
+  /** Tune gradient boosting by random search with k-fold cross-validation on the train split (default off). */
+  search?: SearchConf;
+}
+
+/** `--search-trials N --search-folds K [--search-seed S]`; the seed defaults to the run's seed. */
+export interface SearchConf {
+  trials: number;
+  folds: number;
+  seed?: number;
 }
 
 /** What each workflow needs in its conf, checked before a run is started so a missing flag fails fast. */
@@ -38,4 +47,25 @@ export function checkConf(dagId: string, conf: TrainingConf): void {
     .filter((anyOf) => !anyOf.some(([key]) => conf[key] !== undefined && conf[key] !== ''))
     .map((anyOf) => anyOf.map(([, flag]) => flag).join(' or '));
   if (missing.length) throw new Error(`${dagId} needs ${missing.join(' and ')}`);
+  if (conf.search !== undefined) checkSearchConf(conf);
+}
+
+/** The flag each search field comes from, for errors that name it. */
+const SEARCH_FLAGS = { trials: '--search-trials', folds: '--search-folds', seed: '--search-seed' } as const;
+
+function checkSearchConf(conf: TrainingConf): void {
+  const search = conf.search as Partial<Record<keyof SearchConf, unknown>>;
+  if (typeof search !== 'object' || search === null) throw new Error('search must be { trials, folds, seed? }');
+  const atLeast = (key: keyof SearchConf, min: number) => {
+    const value = search[key];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+      throw new Error(`${SEARCH_FLAGS[key]} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+    }
+  };
+  atLeast('trials', 1);
+  atLeast('folds', 2);
+  if (search.seed !== undefined) atLeast('seed', 0);
+  if (conf.estimators && !conf.estimators.includes('hist_gradient_boosting')) {
+    throw new Error('--search-trials tunes hist_gradient_boosting, which --estimators leaves out');
+  }
 }

@@ -39,7 +39,30 @@ interface RunFlags {
   experiment?: string;
   estimators?: string;
   threshold?: 'fixed' | 'f1';
+  searchTrials?: string;
+  searchFolds?: string;
+  searchSeed?: string;
   json?: boolean;
+}
+
+/** A whole number from a flag, or an error naming the flag. */
+function integerFlag(flag: string, raw: string, min: number): number {
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(value) || value < min) throw new Error(`${flag} must be an integer >= ${min}, got "${raw}"`);
+  return value;
+}
+
+function searchFromFlags(flags: RunFlags): TrainingConf['search'] {
+  if (flags.searchTrials === undefined) {
+    if (flags.searchFolds !== undefined) throw new Error('--search-folds needs --search-trials');
+    if (flags.searchSeed !== undefined) throw new Error('--search-seed needs --search-trials');
+    return undefined;
+  }
+  return {
+    trials: integerFlag('--search-trials', flags.searchTrials, 1),
+    folds: flags.searchFolds === undefined ? 5 : integerFlag('--search-folds', flags.searchFolds, 2),
+    ...(flags.searchSeed === undefined ? {} : { seed: integerFlag('--search-seed', flags.searchSeed, 0) }),
+  };
 }
 
 export function confFromFlags(flags: RunFlags): TrainingConf {
@@ -52,6 +75,7 @@ export function confFromFlags(flags: RunFlags): TrainingConf {
     modelName: flags.modelName,
     experiment: flags.experiment,
     threshold: flags.threshold,
+    search: searchFromFlags(flags),
   };
   if (flags.seed !== undefined) {
     conf.seed = Number(flags.seed);
@@ -80,7 +104,10 @@ function addRunFlags(command: Command): Command {
     .option('--model-name <name>', 'registered model name (default clients_model, env MLDEPLOY_MODEL_NAME)')
     .option('--experiment <name>', 'experiment to track the runs in (default: the model name)')
     .option('--estimators <list>', `comma-separated candidates (default ${ESTIMATOR_NAMES.join(',')})`)
-    .option('--threshold <rule>', "decision threshold: 'fixed' (0.5) or 'f1' (best F1 on validation)");
+    .option('--threshold <rule>', "decision threshold: 'fixed' (0.5) or 'f1' (best F1 on validation)")
+    .option('--search-trials <n>', 'tune gradient boosting: n random trials scored by k-fold CV ROC AUC on the train split')
+    .option('--search-folds <k>', 'folds of the search (default 5)')
+    .option('--search-seed <n>', 'seed of the search draws and folds (default: --seed)');
 }
 
 /** Triggers a DAG run and waits for it; returns the run detail. Throws with the task's error when it fails. */

@@ -1,6 +1,8 @@
 /**
  * train_model: fit the candidate models on a dataset snapshot's train split, evaluate on val and test, track every
- * candidate as a child run, register the best on validation, and promote it only through the promotion gate.
+ * candidate as a child run, register the best on validation, and promote it only through the promotion gate. With a
+ * search, gradient boosting's hyperparameters come from a random search with k-fold CV on the train split, each trial
+ * tracked as a child run too.
  */
 import type { AppContext } from '../../context.js';
 import { getSnapshot, readSplit, type DatasetSnapshot } from '../../data/index.js';
@@ -8,12 +10,15 @@ import { HistGradientBoostingClassifier } from '../../ml/hgb/index.js';
 import { LogisticRegression } from '../../ml/logistic.js';
 import { bestF1Threshold, evaluateBinary, rocCurve } from '../../ml/metrics.js';
 import { fitTabularModel, type EncodedLayout, type TabularModel } from '../../ml/tabular-model.js';
-import type { Encoding } from '../../ml/preprocessing.js';
-import type { BinaryClassifier } from '../../ml/types.js';
+import { TabularPreprocessor, type Encoding, type TabularColumns } from '../../ml/preprocessing.js';
+import { randomSearchCV, type RandomSearchResult, type SampledParams, type SearchTrial } from '../../ml/search.js';
+import type { BinaryClassifier, FeatureSpec } from '../../ml/types.js';
 import { runArtifactKey } from '../../tracking/index.js';
 import { evaluateForPromotion, type PromotionOutcome } from '../promotion.js';
 
 import type { EstimatorName } from '../../ml/estimator-names.js';
+import type { HgbOptions } from '../../ml/hgb/index.js';
+import type { SearchConf } from '../workflows.js';
 
 export interface TrainModelOptions {
   snapshotId: string;
@@ -25,6 +30,8 @@ export interface TrainModelOptions {
   threshold?: 'fixed' | 'f1';
   dagRunId?: string;
   seed?: number;
+  /** Tune gradient boosting by random search with k-fold CV on the train split before fitting it. */
+  search?: SearchConf;
 }
 
 type Metrics = ReturnType<typeof evaluateBinary>;
@@ -36,6 +43,15 @@ export interface TrainModelResult {
   promoted: boolean;
   reason: string;
   metrics: { val: Metrics; test: Metrics };
+  /** The gradient boosting search, when one ran. */
+  search?: SearchSummary;
+}
+
+export interface SearchSummary {
+  trials: number;
+  folds: number;
+  seed: number;
+  best: { trial: number; run_id: string; params: SampledParams; cv_roc_auc_mean: number; cv_roc_auc_std: number };
 }
 
 interface Candidate {
@@ -53,10 +69,11 @@ interface Log {
 
 type EstimatorFactory = (layout: EncodedLayout) => BinaryClassifier;
 
-function makeEstimator(name: EstimatorName, seed: number): { estimator: EstimatorFactory; encoding: Encoding } {
+/** `tuned`: gradient boosting options found by the search, over the defaults. */
+function makeEstimator(name: EstimatorName, seed: number, tuned: HgbOptions = {}): { estimator: EstimatorFactory; encoding: Encoding } {
   if (name === 'logistic_regression') return { estimator: () => new LogisticRegression({ C: 1 }), encoding: 'linear' };
   return {
-    estimator: ({ categoricalFeatures }) => new HistGradientBoostingClassifier({ randomState: seed, categoricalFeatures }),
+    estimator: ({ categoricalFeatures }) => new HistGradientBoostingClassifier({ ...tuned, randomState: seed, categoricalFeatures }),
     encoding: 'tree',
   };
 }
@@ -98,6 +115,9 @@ export async function trainModel(ctx: AppContext, options: TrainModelOptions, lo
       train_rows: train.nRows,
       val_rows: val.nRows,
       test_rows: test.nRows,
+      ...(options.search
+        ? { search_trials: options.search.trials, search_folds: options.search.folds, search_seed: options.search.seed ?? seed }
+        : {}),
     });
 
     const signature = {
@@ -106,6 +126,7 @@ export async function trainModel(ctx: AppContext, options: TrainModelOptions, lo
       target: { name: snapshot.target, positiveLabel: snapshot.positiveLabel, negativeLabel: snapshot.negativeLabel },
     };
     const candidates: Candidate[] = [];
+    let searchSummary: SearchSummary | undefined;
     for (const name of estimators) {
       const child = await ctx.tracking.startRun({
         experiment,
@@ -116,7 +137,16 @@ export async function trainModel(ctx: AppContext, options: TrainModelOptions, lo
         tags: { estimator: name },
       });
       try {
-        const { estimator, encoding } = makeEstimator(name, seed);
+        let tuned: HgbOptions = {};
+        if (name === 'hist_gradient_boosting' && options.search) {
+          const track = { ctx, experiment, parentRunId: parent.id, snapshotId: snapshot.id, dagRunId: options.dagRunId };
+          searchSummary = await searchGradientBoosting(train, signature.features, seed, options.search, track, log);
+          const { best } = searchSummary;
+          tuned = best.params as HgbOptions;
+          await ctx.tracking.logMetrics(child.id, { cv_roc_auc_mean: best.cv_roc_auc_mean, cv_roc_auc_std: best.cv_roc_auc_std });
+          await ctx.tracking.setTags(child.id, { search_best_trial: String(best.trial), search_best_run_id: best.run_id });
+        }
+        const { estimator, encoding } = makeEstimator(name, seed, tuned);
         const started = performance.now();
         const fitted = fitTabularModel({ data: train.columns, y: train.y, signature, estimator, encoding });
         const fitSeconds = (performance.now() - started) / 1000;
@@ -138,7 +168,8 @@ export async function trainModel(ctx: AppContext, options: TrainModelOptions, lo
         const modelFile = JSON.stringify(model.toJSON());
         await ctx.tracking.logArtifact(child.id, 'model.json', modelFile);
         await ctx.tracking.logArtifact(child.id, 'metrics.json', JSON.stringify({ val: valMetrics, test: testMetrics }, null, 2));
-        await ctx.tracking.logArtifact(child.id, 'roc.json', JSON.stringify(rocCurve(test.y, testProba, 200)));
+        const roc = rocCurve(test.y, testProba, 200);
+        await ctx.tracking.logArtifact(child.id, 'roc.json', JSON.stringify({ fpr: Array.from(roc.fpr), tpr: Array.from(roc.tpr) }));
         await ctx.tracking.endRun(child.id, 'FINISHED');
         candidates.push({
           estimator: name,
@@ -187,6 +218,7 @@ export async function trainModel(ctx: AppContext, options: TrainModelOptions, lo
       promoted: outcome.promoted,
       reason: outcome.reason,
       metrics: { val: best.val, test: best.test },
+      ...(searchSummary ? { search: searchSummary } : {}),
     };
   } catch (error) {
     await ctx.tracking.endRun(parent.id, 'FAILED');
@@ -202,4 +234,103 @@ function estimatorParams(model: TabularModel): Record<string, string | number | 
     out[key] = typeof value === 'object' ? JSON.stringify(value) : (value as string | number | boolean);
   }
   return out;
+}
+
+interface TrialTracking {
+  ctx: AppContext;
+  experiment: string;
+  parentRunId: string;
+  snapshotId: string;
+  dagRunId?: string;
+}
+
+/**
+ * Random search with k-fold CV on the train split (preprocessed as the gradient boosting candidate will be). Each
+ * trial is logged to the task log and tracked as a child run as soon as it finishes.
+ */
+async function searchGradientBoosting(
+  train: { columns: TabularColumns; y: ArrayLike<number>; nRows: number },
+  features: FeatureSpec[],
+  seed: number,
+  search: SearchConf,
+  track: TrialTracking,
+  log: Log,
+): Promise<SearchSummary> {
+  const preprocessor = TabularPreprocessor.fit(train.columns, features, 'tree');
+  const X = preprocessor.transformColumns(train.columns);
+  log.info(`random search: ${search.trials} trials x ${search.folds} folds on ${train.nRows} train rows`);
+  const runIds = new Map<number, string>();
+  // Tracking writes are chained in finishing order while the search goes on; the first failure is kept and rethrown.
+  let tracked: Promise<void> = Promise.resolve();
+  let trackingError: unknown;
+  let result: RandomSearchResult;
+  try {
+    result = await randomSearchCV({
+      X,
+      y: train.y,
+      trials: search.trials,
+      folds: search.folds,
+      seed: search.seed ?? seed,
+      baseParams: { randomState: seed, categoricalFeatures: preprocessor.categoricalFeatureIndices },
+      onTrial: (trial, { done, total }) => {
+        log.info(
+          `search trial ${done}/${total}: #${trial.index} ${formatParams(trial.params)}: cv ROC AUC ` +
+            `${trial.meanScore.toFixed(4)} ± ${trial.stdScore.toFixed(4)} (${trial.seconds.toFixed(2)} s)`,
+        );
+        tracked = tracked
+          .then(async () => runIds.set(trial.index, await trackTrial(track, trial)))
+          .then(
+            () => undefined,
+            (error) => {
+              trackingError ??= error;
+            },
+          );
+      },
+    });
+  } finally {
+    await tracked;
+  }
+  if (trackingError) throw trackingError;
+  const { best } = result;
+  log.info(`search best: trial ${best.index} ${formatParams(best.params)} (cv ROC AUC ${best.meanScore.toFixed(4)}); refitting on the train split`);
+  return {
+    trials: search.trials,
+    folds: result.folds,
+    seed: result.seed,
+    best: {
+      trial: best.index,
+      run_id: runIds.get(best.index)!,
+      params: best.params,
+      cv_roc_auc_mean: best.meanScore,
+      cv_roc_auc_std: best.stdScore,
+    },
+  };
+}
+
+async function trackTrial(track: TrialTracking, trial: SearchTrial): Promise<string> {
+  const { ctx } = track;
+  const run = await ctx.tracking.startRun({
+    experiment: track.experiment,
+    name: `hist_gradient_boosting trial ${trial.index}`,
+    parentRunId: track.parentRunId,
+    datasetSnapshotId: track.snapshotId,
+    dagRunId: track.dagRunId,
+    tags: { estimator: 'hist_gradient_boosting', search_trial: String(trial.index) },
+  });
+  const params = Object.fromEntries(Object.entries(trial.params).map(([key, value]) => [key, value ?? 'null']));
+  await ctx.tracking.logParams(run.id, { ...params, search_trial: trial.index, cv_folds: trial.foldScores.length });
+  await ctx.tracking.logMetrics(run.id, {
+    cv_roc_auc_mean: trial.meanScore,
+    cv_roc_auc_std: trial.stdScore,
+    ...Object.fromEntries(trial.foldScores.map((score, fold) => [`cv_roc_auc_fold_${fold + 1}`, score])),
+    fit_seconds: trial.seconds,
+  });
+  await ctx.tracking.endRun(run.id, 'FINISHED');
+  return run.id;
+}
+
+function formatParams(params: SampledParams): string {
+  return Object.entries(params)
+    .map(([key, value]) => `${key}=${typeof value === 'number' && !Number.isInteger(value) ? value.toPrecision(3) : value}`)
+    .join(' ');
 }

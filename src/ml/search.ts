@@ -1,0 +1,272 @@
+/**
+ * Random hyperparameter search with stratified k-fold cross-validation, like scikit-learn's RandomizedSearchCV with
+ * scoring='roc_auc'. Trials are drawn up front from the seed and each (trial, fold) fit runs on a pool of worker
+ * threads that share the data through SharedArrayBuffers and fit on one thread each, so the result depends on the
+ * seed only, never on the concurrency or the order in which fits finish.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { toFrame } from './frame.js';
+import { createRng, shuffleInPlace } from './random.js';
+import type { FoldResult, FoldTask, SearchWorkerData } from './search-worker.js';
+import { HistGradientBoostingClassifier, type HgbOptions } from './hgb/index.js';
+import type { Matrix } from './types.js';
+
+export type SearchParamValue = number | string | boolean | null;
+
+/** How one hyperparameter is drawn: log-uniform float, integer in [low, high] (inclusive), or one of the values. */
+export type ParamDistribution =
+  | { kind: 'logUniform'; low: number; high: number }
+  | { kind: 'intRange'; low: number; high: number }
+  | { kind: 'choice'; values: readonly SearchParamValue[] };
+
+/** Option name (as the estimator spells it) -> distribution. */
+export type ParamSpace = Record<string, ParamDistribution>;
+export type SampledParams = Record<string, SearchParamValue>;
+
+export const logUniform = (low: number, high: number): ParamDistribution => ({ kind: 'logUniform', low, high });
+export const intRange = (low: number, high: number): ParamDistribution => ({ kind: 'intRange', low, high });
+export const choice = (...values: SearchParamValue[]): ParamDistribution => ({ kind: 'choice', values });
+
+/** The original stack's notebook search for gradient boosting: learning rate 1e-3..1 (log), 50..300 trees, depth 3..10. */
+export const HGB_SEARCH_SPACE: ParamSpace = {
+  learningRate: logUniform(1e-3, 1),
+  maxIter: intRange(50, 300),
+  maxDepth: intRange(3, 10),
+};
+
+/** `n` parameter sets drawn from `space` (keys in the space's order), the same for the same space, n and seed. */
+export function sampleParams(space: ParamSpace, n: number, seed: number): SampledParams[] {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`sampleParams: the number of trials must be an integer >= 1, got ${n}`);
+  const entries = Object.entries(space);
+  if (entries.length === 0) throw new RangeError('sampleParams: the parameter space is empty');
+  for (const [name, dist] of entries) checkDistribution(name, dist);
+  const rng = createRng(seed);
+  return Array.from({ length: n }, () => {
+    const params: SampledParams = {};
+    for (const [name, dist] of entries) {
+      if (dist.kind === 'logUniform') {
+        params[name] = Math.exp(Math.log(dist.low) + rng.next() * (Math.log(dist.high) - Math.log(dist.low)));
+      } else if (dist.kind === 'intRange') {
+        params[name] = dist.low + rng.int(dist.high - dist.low + 1);
+      } else {
+        params[name] = dist.values[rng.int(dist.values.length)];
+      }
+    }
+    return params;
+  });
+}
+
+function checkDistribution(name: string, dist: ParamDistribution): void {
+  const bad = (why: string): never => {
+    throw new RangeError(`parameter space: "${name}" ${why}`);
+  };
+  if (dist.kind === 'logUniform') {
+    if (!(Number.isFinite(dist.low) && Number.isFinite(dist.high) && dist.low > 0 && dist.low <= dist.high)) {
+      bad(`needs 0 < low <= high for a log-uniform range, got [${dist.low}, ${dist.high}]`);
+    }
+  } else if (dist.kind === 'intRange') {
+    if (!(Number.isInteger(dist.low) && Number.isInteger(dist.high) && dist.low <= dist.high)) {
+      bad(`needs integers low <= high, got [${dist.low}, ${dist.high}]`);
+    }
+  } else if (dist.kind === 'choice') {
+    if (!Array.isArray(dist.values) || dist.values.length === 0) bad('needs at least one value to choose from');
+  } else {
+    bad(`has an unknown kind ${JSON.stringify((dist as { kind: unknown }).kind)} (logUniform, intRange or choice)`);
+  }
+}
+
+/**
+ * The fold (0..k-1) of each row, stratified by label: each class is shuffled on its own and dealt round the folds, the
+ * second class continuing where the first stopped, so every fold keeps the class ratio (to one row per class) and the
+ * fold sizes differ by at most one row. Needs at least k rows of each class, so that every fold can be scored.
+ */
+export function stratifiedKFold(y: ArrayLike<number>, k: number, seed: number): Uint8Array {
+  if (!Number.isInteger(k) || k < 2 || k > 255) throw new RangeError(`stratifiedKFold: folds must be an integer in [2, 255], got ${k}`);
+  const byClass: number[][] = [[], []];
+  for (let i = 0; i < y.length; i++) {
+    const label = y[i];
+    if (label !== 0 && label !== 1) throw new RangeError(`stratifiedKFold: y[${i}] must be 0 or 1, got ${label}`);
+    byClass[label].push(i);
+  }
+  byClass.forEach((rows, label) => {
+    if (rows.length < k) throw new RangeError(`stratifiedKFold: class ${label} has ${rows.length} rows, fewer than the ${k} folds`);
+  });
+  const rng = createRng(seed);
+  const folds = new Uint8Array(y.length);
+  let next = 0;
+  for (const rows of byClass) {
+    shuffleInPlace(rows, rng);
+    for (const row of rows) {
+      folds[row] = next;
+      next = (next + 1) % k;
+    }
+  }
+  return folds;
+}
+
+export interface SearchTrial {
+  /** Position in the order trials were drawn (0-based). */
+  index: number;
+  params: SampledParams;
+  /** ROC AUC on each held-out fold, in fold order. */
+  foldScores: number[];
+  meanScore: number;
+  /** Population standard deviation of the fold scores (numpy's default, as scikit-learn's std_test_score). */
+  stdScore: number;
+  /** Fitting and scoring time summed over the folds. */
+  seconds: number;
+}
+
+export interface RandomSearchOptions {
+  X: Matrix;
+  /** 0/1 labels. */
+  y: ArrayLike<number>;
+  /** Default HGB_SEARCH_SPACE. */
+  space?: ParamSpace;
+  /** HistGradientBoostingClassifier options every trial shares (e.g. categoricalFeatures); sampled params override
+   * them. Each fit runs with nThreads 1: the parallelism is across fits. */
+  baseParams?: HgbOptions;
+  trials: number;
+  /** Default 5. */
+  folds?: number;
+  /** Seeds the draws, the folds and, unless baseParams sets randomState, the fits. Default 0. */
+  seed?: number;
+  /** Fits at once, each on its own worker thread; default os.availableParallelism(). */
+  concurrency?: number;
+  /** Called on the calling thread as each trial finishes (all its folds scored), in finishing order. */
+  onTrial?: (trial: SearchTrial, progress: { done: number; total: number }) => void;
+}
+
+export interface RandomSearchResult {
+  /** Best first: by mean fold ROC AUC, ties to the earlier trial. */
+  trials: SearchTrial[];
+  best: SearchTrial;
+  bestParams: SampledParams;
+  folds: number;
+  seed: number;
+}
+
+/**
+ * Random search over HistGradientBoostingClassifier options, scored by mean ROC AUC over stratified k folds; resolves
+ * when every trial is scored.
+ */
+export async function randomSearchCV(options: RandomSearchOptions): Promise<RandomSearchResult> {
+  const k = options.folds ?? 5;
+  const seed = options.seed ?? 0;
+  const concurrency = options.concurrency ?? availableParallelism();
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new RangeError(`randomSearchCV: concurrency must be an integer >= 1, got ${concurrency}`);
+  }
+  const frame = toFrame(options.X);
+  if (options.y.length !== frame.nRows) {
+    throw new RangeError(`randomSearchCV: X has ${frame.nRows} rows but y has ${options.y.length} labels`);
+  }
+  const drawn = sampleParams(options.space ?? HGB_SEARCH_SPACE, options.trials, seed);
+  const folds = stratifiedKFold(options.y, k, seed);
+  const baseParams: HgbOptions = { ...options.baseParams, randomState: options.baseParams?.randomState ?? seed };
+  // Bad options fail here, naming the option, rather than in a worker halfway through.
+  for (const params of drawn) new HistGradientBoostingClassifier({ ...baseParams, ...(params as HgbOptions) });
+
+  // The data goes to the workers once, as shared memory: features column after column, then labels and folds.
+  const nFeatures = frame.columns.length;
+  const X = new Float64Array(new SharedArrayBuffer(8 * frame.nRows * nFeatures));
+  frame.columns.forEach((col, f) => X.set(col, f * frame.nRows));
+  const y = new Float64Array(new SharedArrayBuffer(8 * frame.nRows));
+  y.set(Array.from(options.y));
+  const sharedFolds = new Uint8Array(new SharedArrayBuffer(frame.nRows));
+  sharedFolds.set(folds);
+  const workerData: SearchWorkerData = {
+    baseParams,
+    nRows: frame.nRows,
+    nFeatures,
+    X: X.buffer as SharedArrayBuffer,
+    y: y.buffer as SharedArrayBuffer,
+    folds: sharedFolds.buffer as SharedArrayBuffer,
+  };
+
+  const tasks: FoldTask[] = drawn.flatMap((params, trial) => Array.from({ length: k }, (_, fold) => ({ trial, fold, params })));
+  const scores = drawn.map(() => ({ values: new Array<number>(k).fill(NaN), left: k, seconds: 0 }));
+  const finished: SearchTrial[] = [];
+  await runPool(workerData, tasks, Math.min(concurrency, tasks.length), (result) => {
+    const s = scores[result.trial];
+    s.values[result.fold] = result.score;
+    s.seconds += result.seconds;
+    if (--s.left > 0) return;
+    const trial = summarise(result.trial, drawn[result.trial], s.values, s.seconds);
+    finished.push(trial);
+    options.onTrial?.(trial, { done: finished.length, total: drawn.length });
+  });
+
+  const trials = finished.sort((a, b) => b.meanScore - a.meanScore || a.index - b.index);
+  return { trials, best: trials[0], bestParams: { ...trials[0].params }, folds: k, seed };
+}
+
+function summarise(index: number, params: SampledParams, foldScores: number[], seconds: number): SearchTrial {
+  const mean = foldScores.reduce((s, v) => s + v, 0) / foldScores.length;
+  const variance = foldScores.reduce((s, v) => s + (v - mean) ** 2, 0) / foldScores.length;
+  return { index, params, foldScores, meanScore: mean, stdScore: Math.sqrt(variance), seconds };
+}
+
+/** Hands tasks to `size` workers, one at a time each; rejects on the first failure and stops every worker. */
+function runPool(data: SearchWorkerData, tasks: FoldTask[], size: number, onResult: (result: FoldResult) => void): Promise<void> {
+  const script = searchWorkerUrl();
+  return new Promise<void>((resolve, reject) => {
+    const workers: Worker[] = [];
+    let next = 0;
+    let done = 0;
+    let failed = false;
+    const stop = () => {
+      for (const w of workers) w.terminate().catch(() => undefined);
+    };
+    const fail = (error: Error) => {
+      if (failed) return;
+      failed = true;
+      stop();
+      reject(error);
+    };
+    const feed = (worker: Worker) => {
+      if (next < tasks.length) worker.postMessage(tasks[next++]);
+    };
+    for (let w = 0; w < size; w++) {
+      const worker = new Worker(script, { workerData: data });
+      workers.push(worker);
+      worker.on('message', (message: FoldResult | { trial: number; fold: number; error: string }) => {
+        if (failed) return;
+        if ('error' in message) {
+          const task = tasks.find((t) => t.trial === message.trial && t.fold === message.fold);
+          fail(new Error(`random search: trial ${message.trial} ${JSON.stringify(task?.params)}, fold ${message.fold}: ${message.error}`));
+          return;
+        }
+        try {
+          onResult(message);
+        } catch (error) {
+          fail(error as Error);
+          return;
+        }
+        if (++done === tasks.length) {
+          stop();
+          resolve();
+        } else {
+          feed(worker);
+        }
+      });
+      worker.on('error', (error) => {
+        const hint = import.meta.url.endsWith('.ts') ? ' (from TypeScript sources the worker is the compiled one: run `npm run build`)' : '';
+        fail(new Error(`random search worker ${script.pathname} failed${hint}: ${error.message}`));
+      });
+      worker.on('exit', (code) => {
+        if (done < tasks.length) fail(new Error(`random search worker exited with code ${code} before the search finished`));
+      });
+      feed(worker);
+    }
+  });
+}
+
+/** The compiled worker beside this module; from TypeScript sources (tests), the one `npm run build` wrote to dist/. */
+function searchWorkerUrl(): URL {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new URL('./search-worker.js', here);
+  const i = here.lastIndexOf('/src/');
+  return new URL('./search-worker.js', `${here.slice(0, i)}/dist/${here.slice(i + 5)}`);
+}

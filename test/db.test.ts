@@ -1,6 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { backends, freshStore } from './helpers/stores.js';
-import { migrateToLatest, redactUrl, dialectOf } from '../src/db/index.js';
+import { migrateToLatest, openStore, redactUrl, dialectOf } from '../src/db/index.js';
 import { assertIdentifier, datasetNameFromFile, toSnakeCase } from '../src/db/identifiers.js';
 
 describe('store URLs', () => {
@@ -47,6 +52,61 @@ describe.each(backends)('migrations on $name', (backend) => {
         store.db.insertInto('experiments').values({ id: 'e2', name: 'default', created_at: '' }).execute(),
       ).rejects.toThrow();
     } finally {
+      await store.dispose();
+    }
+  });
+});
+
+describe('concurrent processes on one SQLite file', () => {
+  it('a transaction that has read can still write after another connection wrote (BEGIN IMMEDIATE)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mldeploy-sqlite-'));
+    const file = join(dir, 'store.db');
+    const store = openStore(`sqlite:${file}`);
+    // Another process, e.g. a server logging predictions; it does not wait for locks.
+    const other = new SQLite(file);
+    other.pragma('busy_timeout = 0');
+    try {
+      await sql`create table counters (name text primary key, n integer not null)`.execute(store.db);
+      await sql`insert into counters values ('promotions', 0)`.execute(store.db);
+      let otherWhileOpen: string | undefined;
+      await store.db.transaction().execute(async (trx) => {
+        const { n } = (await sql<{ n: number }>`select n from counters where name = 'promotions'`.execute(trx)).rows[0]!;
+        try {
+          other.prepare(`update counters set n = n + 100 where name = 'promotions'`).run();
+          otherWhileOpen = 'committed';
+        } catch (error) {
+          otherWhileOpen = (error as { code?: string }).code;
+        }
+        await sql`update counters set n = ${n + 1} where name = 'promotions'`.execute(trx);
+      });
+      // The other writer had to wait for the transaction, which committed; then the other writer gets its turn.
+      expect(otherWhileOpen).toBe('SQLITE_BUSY');
+      other.prepare(`update counters set n = n + 100 where name = 'promotions'`).run();
+      expect((await sql<{ n: number }>`select n from counters`.execute(store.db)).rows[0]!.n).toBe(101);
+    } finally {
+      other.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!backends[1]!.url)('PostgreSQL connections the server ends', () => {
+  it('a query cut off by the server fails; the process stays up and the next query works', async () => {
+    const store = await freshStore(backends[1]!);
+    const admin = openStore(backends[1]!.url!);
+    try {
+      const pid = Number((await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(store.db)).rows[0]!.pid);
+      const sleeping = sql`select pg_sleep(30)`.execute(store.db);
+      // What a server restart does to each backend ("terminating connection due to administrator command").
+      await new Promise((done) => setTimeout(done, 200));
+      await sql`select pg_terminate_backend(${pid})`.execute(admin.db);
+      await expect(sleeping).rejects.toThrow(/terminat/i);
+      // The socket closes just after the error reply; once it has, the pool has dropped the dead connection.
+      await new Promise((done) => setTimeout(done, 100));
+      expect((await sql<{ one: number }>`select 1 as one`.execute(store.db)).rows[0]!.one).toBe(1);
+    } finally {
+      await admin.close();
       await store.dispose();
     }
   });

@@ -6,7 +6,18 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  MysqlDialect,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type Driver,
+  type SqliteDatabase,
+  type SqliteDialectConfig,
+} from 'kysely';
 import type * as Mysql2 from 'mysql2';
 import type * as Pg from 'pg';
 import type { Database } from './schema.js';
@@ -87,6 +98,26 @@ function withStatementCache(database: SQLite.Database, maxStatements = 256): Sql
   } as SqliteDatabase;
 }
 
+/**
+ * SQLite transactions take the write lock when they begin (BEGIN IMMEDIATE), waiting under the busy timeout. With
+ * Kysely's plain BEGIN, a transaction that read before another process committed (a serving process logging
+ * predictions) fails at its first write with SQLITE_BUSY_SNAPSHOT, at once and whatever the busy timeout: a
+ * promotion or a pipeline step beside a busy server would fail.
+ */
+class WriteLockingSqliteDialect extends SqliteDialect {
+  constructor(private readonly settings: SqliteDialectConfig) {
+    super(settings);
+  }
+
+  override createDriver(): Driver {
+    return new (class extends SqliteDriver {
+      override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+        await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+      }
+    })(this.settings);
+  }
+}
+
 export function openStore(url: string, options: StoreOptions = {}): Store {
   const dialect = dialectOf(url);
   const displayUrl = redactUrl(url);
@@ -98,7 +129,7 @@ export function openStore(url: string, options: StoreOptions = {}): Store {
     database.pragma('journal_mode = WAL');
     database.pragma('busy_timeout = 10000');
     database.pragma('foreign_keys = ON');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+    const db = new Kysely<Database>({ dialect: new WriteLockingSqliteDialect({ database: withStatementCache(database) }) });
     return { db, dialect, displayUrl, close: () => db.destroy() };
   }
   if (dialect === 'postgres') {
@@ -106,6 +137,10 @@ export function openStore(url: string, options: StoreOptions = {}): Store {
     // An idle connection that the server drops (restart, failover) is an 'error' event that would crash the process
     // if unhandled; the pool has already discarded that client and the next query opens a new one.
     pool.on('error', () => {});
+    // A client in use gets no such listener from the pool, and pg emits 'error' on it too when the server goes away
+    // mid-query (a restart): that crashed the process. Its query fails with the error, and the pool discards the
+    // client on release because it is no longer queryable.
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect, displayUrl, close: () => db.destroy() };
   }

@@ -156,11 +156,14 @@ export class ModelRegistry {
       throw new InvalidInputError(`invalid alias action ${JSON.stringify(options.action)}: use ${ALIAS_ACTIONS.join(', ')}`);
     }
     const reason = assertReason(options.reason);
-    return this.db.transaction().execute(async (trx) => {
-      const row = await this.requireVersion(trx, name, version);
-      await this.moveAlias(trx, name, alias, version, options.action, reason);
-      return toModelVersion(row, await this.aliasesOf(trx, name, version));
-    });
+    // Retried on write conflicts: two moves of one alias at once can deadlock (MySQL) or collide on the alias row.
+    return retryOnWriteConflict(() =>
+      this.db.transaction().execute(async (trx) => {
+        const row = await this.requireVersion(trx, name, version);
+        await this.moveAlias(trx, name, alias, version, options.action, reason);
+        return toModelVersion(row, await this.aliasesOf(trx, name, version));
+      }),
+    );
   }
 
   /**
@@ -212,36 +215,39 @@ export class ModelRegistry {
   async rollback(name: string, alias = 'production', reason?: string): Promise<ModelVersion> {
     assertModelName(name);
     assertAliasName(alias);
-    return this.db.transaction().execute(async (trx) => {
-      const current = await trx
-        .selectFrom('model_aliases')
-        .select('version')
-        .where('name', '=', name)
-        .where('alias', '=', alias)
-        .executeTakeFirst();
-      if (!current) throw new ConflictError(`nothing to roll back: model "${name}" has no "${alias}" alias`);
-      const currentVersion = Number(current.version);
-      const history = await trx
-        .selectFrom('model_events')
-        .select(['version', 'action'])
-        .where('name', '=', name)
-        .where('alias', '=', alias)
-        .where('action', 'in', ALIAS_ACTIONS)
-        .orderBy('created_at')
-        .orderBy('id')
-        .execute();
-      const stack = aliasStack(history.map((e) => ({ version: Number(e.version), action: e.action as AliasAction })));
-      if (stack[stack.length - 1] !== currentVersion) stack.push(currentVersion);
-      const target = stack[stack.length - 2];
-      if (target === undefined) {
-        throw new ConflictError(
-          `nothing to roll back to: "${alias}" of model "${name}" has not pointed at any version before v${currentVersion}`,
-        );
-      }
-      const row = await this.requireVersion(trx, name, target);
-      await this.moveAlias(trx, name, alias, target, 'rollback', reason ?? `rolled back from v${currentVersion} to v${target}`);
-      return toModelVersion(row, await this.aliasesOf(trx, name, target));
-    });
+    // Retried on write conflicts, like setAlias.
+    return retryOnWriteConflict(() =>
+      this.db.transaction().execute(async (trx) => {
+        const current = await trx
+          .selectFrom('model_aliases')
+          .select('version')
+          .where('name', '=', name)
+          .where('alias', '=', alias)
+          .executeTakeFirst();
+        if (!current) throw new ConflictError(`nothing to roll back: model "${name}" has no "${alias}" alias`);
+        const currentVersion = Number(current.version);
+        const history = await trx
+          .selectFrom('model_events')
+          .select(['version', 'action'])
+          .where('name', '=', name)
+          .where('alias', '=', alias)
+          .where('action', 'in', ALIAS_ACTIONS)
+          .orderBy('created_at')
+          .orderBy('id')
+          .execute();
+        const stack = aliasStack(history.map((e) => ({ version: Number(e.version), action: e.action as AliasAction })));
+        if (stack[stack.length - 1] !== currentVersion) stack.push(currentVersion);
+        const target = stack[stack.length - 2];
+        if (target === undefined) {
+          throw new ConflictError(
+            `nothing to roll back to: "${alias}" of model "${name}" has not pointed at any version before v${currentVersion}`,
+          );
+        }
+        const row = await this.requireVersion(trx, name, target);
+        await this.moveAlias(trx, name, alias, target, 'rollback', reason ?? `rolled back from v${currentVersion} to v${target}`);
+        return toModelVersion(row, await this.aliasesOf(trx, name, target));
+      }),
+    );
   }
 
   private async moveAlias(

@@ -10,3 +10,4 @@ export {
   type HgbTreeJSON,
   parseHgbModel,
 } from './predictor.js';
+export { setHgbScoringThreads } from './predict-pool.js';

@@ -1,8 +1,9 @@
 /**
  * Scoring of a fitted HistGradientBoostingClassifier from its JSON, with no training code: serving imports this file
- * alone. The trees are flattened into typed arrays (node kind, feature, threshold or leaf value, children, categorical
- * bitsets) and a row's raw score is baseline + the sum of its leaf values, tree by tree in order; P(y = 1) is the
- * sigmoid of that. A model and its JSON round trip therefore give bit-identical probabilities.
+ * alone. The trees are flattened into a WebAssembly memory walked by the kernels of predict-wasm.ts (big batches are
+ * also split across the worker threads of predict-pool.ts), and a row's raw score is baseline + the sum of its leaf
+ * values, tree by tree in order, whichever path scores it; P(y = 1) is the sigmoid of that. A model and its JSON round
+ * trip therefore give bit-identical probabilities.
  *
  * Missing values (NaN) follow each split's learned side. For a categorical feature, a negative code, a code >= 256
  * and a code not seen in training are treated as missing, like scikit-learn; other codes are truncated to integers.
@@ -17,6 +18,17 @@ import {
   JsonShapeError,
 } from '../json-check.js';
 import type { BinaryScorer, EstimatorJSON, Matrix } from '../types.js';
+import { scoreInParallel } from './predict-pool.js';
+import {
+  BITSET_WORDS,
+  CATEGORICAL_SLOT_FLAG,
+  instantiateForestKernels,
+  LANES,
+  MISSING_CODE,
+  NODE_BYTES,
+  type ScoreRowKernel,
+  type ScoreRowsKernel,
+} from './predict-wasm.js';
 
 export const HGB_KIND = 'hist_gradient_boosting';
 export const HGB_FORMAT_VERSION = 1;
@@ -59,248 +71,188 @@ export interface HgbModelJSON extends EstimatorJSON {
   featureImportances: number[];
 }
 
-const NUMERIC = 1;
-const CATEGORICAL = 2;
 /** Rows scored together in a batch: their values stay in cache while every tree walks them. */
-const BATCH_ROWS = 256;
+const BATCH_ROWS = 64;
 
 /**
- * All trees in flat typed arrays. Each tree is laid out breadth-first with the two children of a node side by side, so
- * a step is `node = child[node] + (x > threshold)`. Leaves point to themselves and have threshold +inf, so walking a
- * tree a fixed number of steps (its depth) ends on the right leaf without a test per step.
+ * All trees as nodes in a WebAssembly memory, walked by the kernels of predict-wasm.ts (see there for the layout). Each tree is laid out breadth-first with the two children of a node side by side.
  *
- * Missing values without a test either: a row is copied to a buffer with two slots per feature, NaN written as +inf in
- * the first and -inf in the second. A numeric node reads the first slot when missing values go right (+inf > any
+ * Missing values without a test: a row is copied to the memory with two slots per feature, NaN written as +inf in the
+ * first and -inf in the second. A numeric node reads the first slot when missing values go right (+inf > any
  * threshold) and the second when they go left. A real +inf becomes Number.MAX_VALUE, and a +inf threshold (all
- * non-missing values left) too, so that it still goes left.
+ * non-missing values left) too, so that it still goes left. A categorical feature's first slot holds its code, or
+ * MISSING_CODE when missing, negative, >= 256 or unseen in training (scikit-learn treats those as missing). A last slot
+ * per row holds NaN, read by the leaves.
  */
-class FlatForest {
+export class FlatForest {
   readonly nFeatures: number;
   readonly baseline: number;
-  /** Per tree: root node and depth. */
-  private readonly roots: Int32Array;
-  private readonly depths: Int32Array;
-  /** Per group of four trees (0-3, 4-7, ...): the largest of their depths. */
-  private readonly quadDepths: Int32Array;
-  private readonly kind: Uint8Array;
-  /** Buffer slot read by the node: 2 x feature (+1 when missing values go left). */
-  private readonly slot: Int32Array;
-  /** Numeric split: threshold; leaf: +inf; categorical split: 1 when missing values go left, else 0. */
-  private readonly threshold: Float64Array;
-  /** Left child (the right child follows it); a leaf points to itself. */
-  private readonly child: Int32Array;
-  private readonly value: Float64Array;
-  /** Offset in `bits` of the 8-word left-category bitset of a categorical split. */
-  private readonly bitsOffset: Int32Array;
-  private readonly bits: Uint32Array;
-  /** Per feature, offset in `bits` of its known-category bitset; -1 for numeric features. */
-  private readonly knownOffset: Int32Array;
-  private readonly hasCategorical: boolean;
-  /** The buffer of one row for single-row scoring. */
-  private readonly rowBuffer: Float64Array;
+  private readonly nTrees: number;
+  private readonly scoreRows: ScoreRowsKernel;
+  private readonly scoreRow: ScoreRowKernel;
+  private readonly memory: Float64Array;
+  /** Byte addresses in the memory. */
+  private readonly trees: number;
+  private readonly groupDepths: number;
+  private readonly rows: number;
+  private readonly out: number;
+  /** Doubles per row in the memory: two per feature and the NaN slot. */
+  private readonly rowWidth: number;
+  /** Per feature, the bitset of the category codes seen in training; null for numeric features. */
+  private readonly knownCategories: (Uint32Array | null)[];
 
   constructor(model: HgbModelJSON) {
-    this.nFeatures = model.nFeatures;
+    const nf = model.nFeatures;
+    this.nFeatures = nf;
     this.baseline = model.baseline;
+    this.nTrees = model.trees.length;
+    this.rowWidth = 2 * nf + 1;
     const nNodes = model.trees.reduce((s, t) => s + t.feature.length, 0);
     const nCatSplits = model.trees.reduce((s, t) => s + t.leftCategories.filter((c) => c !== null).length, 0);
-    this.roots = new Int32Array(model.trees.length);
-    this.depths = new Int32Array(model.trees.length);
-    this.kind = new Uint8Array(nNodes);
-    this.slot = new Int32Array(nNodes);
-    this.threshold = new Float64Array(nNodes);
-    this.child = new Int32Array(nNodes);
-    this.value = new Float64Array(nNodes);
-    this.bitsOffset = new Int32Array(nNodes).fill(-1);
-    this.bits = new Uint32Array(8 * (nCatSplits + model.categorical.length));
-    this.knownOffset = new Int32Array(model.nFeatures).fill(-1);
-    this.hasCategorical = nCatSplits > 0;
-    this.rowBuffer = new Float64Array(2 * model.nFeatures);
-    let nextBits = 0;
-    const setBits = (codes: number[]): number => {
-      const offset = nextBits;
-      for (const c of codes) this.bits[offset + (c >>> 5)] |= 1 << (c & 31);
-      nextBits += 8;
-      return offset;
-    };
-    for (const { feature: f, categories } of model.categorical) this.knownOffset[f] = setBits(categories);
+    const bitsets = nNodes * NODE_BYTES;
+    this.trees = align8(bitsets + nCatSplits * BITSET_WORDS * 4);
+    this.groupDepths = this.trees + this.nTrees * 8;
+    this.rows = align8(this.groupDepths + Math.ceil(this.nTrees / LANES) * 4);
+    this.out = this.rows + BATCH_ROWS * this.rowWidth * 8;
+    const { memory, kernels } = instantiateForestKernels(this.out + BATCH_ROWS * 8, this.rowWidth * 8);
+    this.scoreRows = nCatSplits > 0 ? kernels.scoreRowsMixed : kernels.scoreRows;
+    this.scoreRow = nCatSplits > 0 ? kernels.scoreRowMixed : kernels.scoreRow;
+    this.memory = new Float64Array(memory.buffer);
+    const words = new Int32Array(memory.buffer);
+    this.knownCategories = Array.from({ length: nf }, () => null);
+    for (const { feature, categories } of model.categorical) {
+      const known = new Uint32Array(8);
+      for (const c of categories) known[c >>> 5] |= 1 << (c & 31);
+      this.knownCategories[feature] = known;
+    }
+    for (let r = 0; r < BATCH_ROWS; r++) this.memory[this.rows / 8 + r * this.rowWidth + 2 * nf] = NaN;
+
+    const leafSlot = 2 * nf * 8;
+    let nextBitset = bitsets;
     let base = 0;
     model.trees.forEach((tree, t) => {
-      this.roots[t] = base;
+      words[(this.trees >> 2) + 2 * t] = base * NODE_BYTES;
+      let depth = 0;
       // Breadth-first: queue of JSON node indices; position in the queue = flat index - base.
       const queue = [0];
-      const depth = [0];
+      const depths = [0];
       for (let q = 0; q < queue.length; q++) {
         const i = queue[q];
         const n = base + q;
-        this.depths[t] = Math.max(this.depths[t], depth[q]);
+        depth = Math.max(depth, depths[q]);
         const f = tree.feature[i];
+        const w = (n * NODE_BYTES) >> 2;
         if (f < 0) {
-          this.threshold[n] = Infinity;
-          this.child[n] = n;
-          this.value[n] = tree.value[i];
+          this.memory[w >> 1] = tree.value[i];
+          words[w + 2] = leafSlot;
+          words[w + 3] = n * NODE_BYTES;
           continue;
         }
-        this.child[n] = base + queue.length;
+        words[w + 3] = (base + queue.length) * NODE_BYTES;
         queue.push(tree.left[i], tree.right[i]);
-        depth.push(depth[q] + 1, depth[q] + 1);
+        depths.push(depths[q] + 1, depths[q] + 1);
         const cats = tree.leftCategories[i];
         if (cats !== null) {
-          this.kind[n] = CATEGORICAL;
-          this.slot[n] = 2 * f;
-          this.threshold[n] = tree.missingLeft[i] ? 1 : 0;
-          this.bitsOffset[n] = setBits(cats);
+          words[w] = nextBitset;
+          words[w + 2] = (2 * f * 8) | CATEGORICAL_SLOT_FLAG;
+          const goesRight = new Uint32Array(memory.buffer, nextBitset, BITSET_WORDS);
+          goesRight.fill(0xffffffff, 0, 8);
+          for (const c of cats) goesRight[c >>> 5] &= ~(1 << (c & 31));
+          goesRight[8] = tree.missingLeft[i] ? 0 : 1;
+          nextBitset += BITSET_WORDS * 4;
         } else {
-          this.kind[n] = NUMERIC;
-          this.slot[n] = 2 * f + (tree.missingLeft[i] ? 1 : 0);
           const th = tree.threshold[i];
-          this.threshold[n] = th === null || th > Number.MAX_VALUE ? Number.MAX_VALUE : th;
+          this.memory[w >> 1] = th === null || th > Number.MAX_VALUE ? Number.MAX_VALUE : th;
+          words[w + 2] = (2 * f + (tree.missingLeft[i] ? 1 : 0)) * 8;
         }
       }
+      words[(this.trees >> 2) + 2 * t + 1] = depth;
+      const group = (this.groupDepths >> 2) + Math.floor(t / LANES);
+      words[group] = Math.max(words[group], depth);
       base += queue.length;
     });
-    this.quadDepths = new Int32Array(Math.ceil(model.trees.length / 4));
-    this.depths.forEach((d, t) => (this.quadDepths[t >> 2] = Math.max(this.quadDepths[t >> 2], d)));
   }
 
-  /** Raw score of one row: four trees walked together (fixed steps, as in addNumericScores) to overlap their loads. */
-  rowScore(row: ArrayLike<number>): number {
-    const buf = this.rowBuffer;
-    fillRow(row, buf, this.nFeatures);
-    const { roots, quadDepths, slot, threshold: th, child, value } = this;
-    let sum = this.baseline;
-    if (this.hasCategorical) {
-      for (let t = 0; t < roots.length; t++) sum += value[this.walk(buf, 0, roots[t])];
-      return sum;
+  /** Raw scores of the rows [start, end) of the columns into out[0 .. end - start). */
+  scoreColumns(columns: Float64Array[], start: number, end: number, out: Float64Array): void {
+    for (let a = start; a < end; a += BATCH_ROWS) {
+      const n = Math.min(BATCH_ROWS, end - a);
+      for (let j = 0; j < this.nFeatures; j++) this.fillColumn(j, columns[j], a, n);
+      this.score(n, out.subarray(a - start, a - start + n));
     }
-    let t = 0;
-    for (; t + 3 < roots.length; t += 4) {
-      let n0 = roots[t];
-      let n1 = roots[t + 1];
-      let n2 = roots[t + 2];
-      let n3 = roots[t + 3];
-      for (let k = quadDepths[t >> 2]; k > 0; k--) {
-        n0 = child[n0] + (((buf[slot[n0]] > th[n0]) as unknown as number) | 0);
-        n1 = child[n1] + (((buf[slot[n1]] > th[n1]) as unknown as number) | 0);
-        n2 = child[n2] + (((buf[slot[n2]] > th[n2]) as unknown as number) | 0);
-        n3 = child[n3] + (((buf[slot[n3]] > th[n3]) as unknown as number) | 0);
-      }
-      sum += value[n0];
-      sum += value[n1];
-      sum += value[n2];
-      sum += value[n3];
-    }
-    for (; t < roots.length; t++) {
-      let a = roots[t];
-      while (child[a] !== a) a = child[a] + (((buf[slot[a]] > th[a]) as unknown as number) | 0);
-      sum += value[a];
-    }
-    return sum;
   }
 
-  /** Adds every tree's leaf value to raw[r] for the `nRows` rows stored in `buf`, 2 x nFeatures values each. */
-  addScores(buf: Float64Array, nRows: number, raw: Float64Array): void {
-    if (this.hasCategorical) {
-      const w = 2 * this.nFeatures;
-      for (let t = 0; t < this.roots.length; t++) {
-        const root = this.roots[t];
-        for (let r = 0; r < nRows; r++) raw[r] += this.value[this.walk(buf, r * w, root)];
+  /** Raw scores of rows[start, start + n) into out[0 .. n), n <= BATCH_ROWS. */
+  scoreArrayRows(rows: number[][], start: number, n: number, out: Float64Array): void {
+    for (let r = 0; r < n; r++) this.fillRow(checkRow(rows[start + r], start + r, this.nFeatures), r);
+    this.score(n, out);
+  }
+
+  private score(n: number, out: Float64Array): void {
+    const mem = this.memory;
+    const out0 = this.out >> 3;
+    mem.fill(this.baseline, out0, out0 + n);
+    if (n >= LANES) {
+      this.scoreRows(this.rows, n, this.out, this.trees, this.nTrees);
+    } else {
+      for (let r = 0; r < n; r++) this.scoreRow(this.rows + r * this.rowWidth * 8, this.out + 8 * r, this.trees, this.nTrees, this.groupDepths);
+    }
+    for (let r = 0; r < n; r++) out[r] = mem[out0 + r];
+  }
+
+  private fillRow(row: number[], r: number): void {
+    const mem = this.memory;
+    const k0 = (this.rows >> 3) + r * this.rowWidth;
+    for (let j = 0; j < this.nFeatures; j++) {
+      const known = this.knownCategories[j];
+      const k = k0 + 2 * j;
+      const v = row[j];
+      if (known !== null) {
+        mem[k] = kernelCategoryCode(v, known);
+      } else if (v !== v) {
+        mem[k] = Infinity;
+        mem[k + 1] = -Infinity;
+      } else {
+        const x = v === Infinity ? Number.MAX_VALUE : v;
+        mem[k] = x;
+        mem[k + 1] = x;
       }
+    }
+  }
+
+  private fillColumn(j: number, col: Float64Array, start: number, n: number): void {
+    const mem = this.memory;
+    const w = this.rowWidth;
+    const k0 = (this.rows >> 3) + 2 * j;
+    const known = this.knownCategories[j];
+    if (known !== null) {
+      for (let r = 0; r < n; r++) mem[k0 + r * w] = kernelCategoryCode(col[start + r], known);
       return;
     }
-    this.addNumericScores(buf, nRows, raw);
-  }
-
-  /** Trees without categorical splits: eight rows walk each tree together, a fixed number of branch-free steps. */
-  private addNumericScores(buf: Float64Array, nRows: number, raw: Float64Array): void {
-    const { roots, depths, slot, threshold: th, child, value } = this;
-    const w = 2 * this.nFeatures;
-    for (let t = 0; t < roots.length; t++) {
-      const root = roots[t];
-      const depth = depths[t];
-      let r = 0;
-      for (; r + 7 < nRows; r += 8) {
-        const b0 = r * w;
-        const b1 = b0 + w;
-        const b2 = b1 + w;
-        const b3 = b2 + w;
-        const b4 = b3 + w;
-        const b5 = b4 + w;
-        const b6 = b5 + w;
-        const b7 = b6 + w;
-        let n0 = root;
-        let n1 = root;
-        let n2 = root;
-        let n3 = root;
-        let n4 = root;
-        let n5 = root;
-        let n6 = root;
-        let n7 = root;
-        for (let k = 0; k < depth; k++) {
-          // `(x > t) | 0` compiles to a flag move in V8 where `x > t ? 1 : 0` is a branch.
-          n0 = child[n0] + (((buf[b0 + slot[n0]] > th[n0]) as unknown as number) | 0);
-          n1 = child[n1] + (((buf[b1 + slot[n1]] > th[n1]) as unknown as number) | 0);
-          n2 = child[n2] + (((buf[b2 + slot[n2]] > th[n2]) as unknown as number) | 0);
-          n3 = child[n3] + (((buf[b3 + slot[n3]] > th[n3]) as unknown as number) | 0);
-          n4 = child[n4] + (((buf[b4 + slot[n4]] > th[n4]) as unknown as number) | 0);
-          n5 = child[n5] + (((buf[b5 + slot[n5]] > th[n5]) as unknown as number) | 0);
-          n6 = child[n6] + (((buf[b6 + slot[n6]] > th[n6]) as unknown as number) | 0);
-          n7 = child[n7] + (((buf[b7 + slot[n7]] > th[n7]) as unknown as number) | 0);
-        }
-        raw[r] += value[n0];
-        raw[r + 1] += value[n1];
-        raw[r + 2] += value[n2];
-        raw[r + 3] += value[n3];
-        raw[r + 4] += value[n4];
-        raw[r + 5] += value[n5];
-        raw[r + 6] += value[n6];
-        raw[r + 7] += value[n7];
-      }
-      for (; r < nRows; r++) {
-        let a = root;
-        const b = r * w;
-        while (child[a] !== a) a = child[a] + (((buf[b + slot[a]] > th[a]) as unknown as number) | 0);
-        raw[r] += value[a];
+    for (let r = 0; r < n; r++) {
+      const v = col[start + r];
+      const k = k0 + r * w;
+      if (v !== v) {
+        mem[k] = Infinity;
+        mem[k + 1] = -Infinity;
+      } else {
+        const x = v === Infinity ? Number.MAX_VALUE : v;
+        mem[k] = x;
+        mem[k + 1] = x;
       }
     }
   }
-
-  /** The leaf reached from `node` by the row at buf[base ...], any kind of split. */
-  private walk(buf: Float64Array, base: number, node: number): number {
-    const { kind, slot, threshold, child } = this;
-    let a = node;
-    while (child[a] !== a) {
-      if (kind[a] === NUMERIC) a = child[a] + (((buf[base + slot[a]] > threshold[a]) as unknown as number) | 0);
-      else a = child[a] + (this.categoryGoesLeft(a, buf[base + slot[a]]) ? 0 : 1);
-    }
-    return a;
-  }
-
-  private categoryGoesLeft(node: number, x: number): boolean {
-    const missingLeft = this.threshold[node] === 1;
-    if (!(x >= 0 && x < 256)) return missingLeft; // missing (+/-inf in the buffer) and out-of-range codes
-    const code = Math.trunc(x);
-    const known = this.knownOffset[this.slot[node] >> 1];
-    if ((this.bits[known + (code >>> 5)] & (1 << (code & 31))) === 0) return missingLeft;
-    return (this.bits[this.bitsOffset[node] + (code >>> 5)] & (1 << (code & 31))) !== 0;
-  }
 }
 
-/** Copies a row's values to buf as two slots each (see FlatForest). */
-function fillRow(row: ArrayLike<number>, buf: Float64Array, nFeatures: number): void {
-  for (let j = 0; j < nFeatures; j++) {
-    const v = row[j];
-    const k = 2 * j;
-    if (v !== v) {
-      buf[k] = Infinity;
-      buf[k + 1] = -Infinity;
-    } else {
-      const x = v === Infinity ? Number.MAX_VALUE : v;
-      buf[k] = x;
-      buf[k + 1] = x;
-    }
-  }
+/** The code the kernels read for a categorical value: its integer part, or MISSING_CODE when missing, out of [0, 256)
+ * or not seen in training. */
+function kernelCategoryCode(v: number, known: Uint32Array): number {
+  if (!(v >= 0 && v < 256)) return MISSING_CODE;
+  const code = Math.trunc(v);
+  return (known[code >>> 5] & (1 << (code & 31))) !== 0 ? code : MISSING_CODE;
 }
+
+const align8 = (bytes: number): number => Math.ceil(bytes / 8) * 8;
 
 export class HgbScorer implements BinaryScorer {
   private readonly forest: FlatForest;
@@ -316,36 +268,18 @@ export class HgbScorer implements BinaryScorer {
   /** Raw scores (log-odds) of the rows. */
   decisionFunction(X: Matrix): Float64Array {
     const forest = this.forest;
-    const nf = forest.nFeatures;
     if (Array.isArray(X)) {
       const out = new Float64Array(X.length);
-      for (let i = 0; i < X.length; i++) out[i] = forest.rowScore(checkRow(X[i], i, nf));
+      for (let start = 0; start < X.length; start += BATCH_ROWS) {
+        const n = Math.min(BATCH_ROWS, X.length - start);
+        forest.scoreArrayRows(X, start, n, out.subarray(start, start + n));
+      }
       return out;
     }
     const frame = toFrame(X);
-    assertWidth(frame, nf, 'HistGradientBoostingClassifier');
-    const out = new Float64Array(frame.nRows).fill(forest.baseline);
-    const buf = new Float64Array(BATCH_ROWS * 2 * nf);
-    const columns = frame.columns;
-    for (let start = 0; start < frame.nRows; start += BATCH_ROWS) {
-      const n = Math.min(BATCH_ROWS, frame.nRows - start);
-      for (let j = 0; j < nf; j++) {
-        const col = columns[j];
-        for (let r = 0; r < n; r++) {
-          const v = col[start + r];
-          const k = r * 2 * nf + 2 * j;
-          if (v !== v) {
-            buf[k] = Infinity;
-            buf[k + 1] = -Infinity;
-          } else {
-            const x = v === Infinity ? Number.MAX_VALUE : v;
-            buf[k] = x;
-            buf[k + 1] = x;
-          }
-        }
-      }
-      forest.addScores(buf, n, out.subarray(start, start + n));
-    }
+    assertWidth(frame, forest.nFeatures, 'HistGradientBoostingClassifier');
+    const out = new Float64Array(frame.nRows);
+    if (!scoreInParallel(forest, this.model, frame.columns, frame.nRows, out)) forest.scoreColumns(frame.columns, 0, frame.nRows, out);
     return out;
   }
 

@@ -11,6 +11,7 @@ import { createRng, shuffleInPlace } from './random.js';
 import type { FoldResult, FoldTask, SearchWorkerData } from './search-worker.js';
 import { HistGradientBoostingClassifier, type HgbOptions } from './hgb/index.js';
 import type { Matrix } from './types.js';
+import { compiledWorkerUrl } from './worker-url.js';
 
 export type SearchParamValue = number | string | boolean | null;
 
@@ -210,7 +211,7 @@ function summarise(index: number, params: SampledParams, foldScores: number[], s
 
 /** Hands tasks to `size` workers, one at a time each; rejects on the first failure and stops every worker. */
 function runPool(data: SearchWorkerData, tasks: FoldTask[], size: number, onResult: (result: FoldResult) => void): Promise<void> {
-  const script = searchWorkerUrl();
+  const script = compiledWorkerUrl(import.meta.url, './search-worker.js').url;
   return new Promise<void>((resolve, reject) => {
     const workers: Worker[] = [];
     let next = 0;
@@ -261,12 +262,4 @@ function runPool(data: SearchWorkerData, tasks: FoldTask[], size: number, onResu
       feed(worker);
     }
   });
-}
-
-/** The compiled worker beside this module; from TypeScript sources (tests), the one `npm run build` wrote to dist/. */
-function searchWorkerUrl(): URL {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new URL('./search-worker.js', here);
-  const i = here.lastIndexOf('/src/');
-  return new URL('./search-worker.js', `${here.slice(0, i)}/dist/${here.slice(i + 5)}`);
 }

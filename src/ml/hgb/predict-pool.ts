@@ -10,6 +10,7 @@
 import { availableParallelism } from 'node:os';
 import { type MessagePort, MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { FlatForest, HgbModelJSON } from './predictor.js';
+import { compiledWorkerUrl } from '../worker-url.js';
 import {
   CONTROL,
   PREDICT_WORKER_PROTOCOL,
@@ -136,7 +137,7 @@ function firstError(p: Pool): string | null {
 function giveUp(reason: string): void {
   closePool();
   poolFailed = true;
-  const hint = workerScriptUrl(import.meta.url).fromSources ? ' (run `npm run build` to enable workers)' : '';
+  const hint = compiledWorkerUrl(import.meta.url, './predict-worker.js').fromSources ? ' (run `npm run build` to enable workers)' : '';
   process.emitWarning(`HistGradientBoostingClassifier: ${reason}; scoring on one thread${hint}`, 'HgbWorkerWarning');
 }
 
@@ -147,7 +148,7 @@ function giveUp(reason: string): void {
 function readyPool(): Pool | null {
   if (poolFailed) return null;
   if (pool === null) {
-    const { url } = workerScriptUrl(import.meta.url);
+    const { url } = compiledWorkerUrl(import.meta.url, './predict-worker.js');
     pool = {
       workers: Array.from({ length: helperThreads }, () => startWorker(url)),
       starting: true,
@@ -201,14 +202,4 @@ function stopWorker(w: PoolWorker): void {
 function closePool(): void {
   pool?.workers.forEach(stopWorker);
   pool = null;
-}
-
-/** The compiled worker script next to this module, or under dist/ when running from src/*.ts. */
-function workerScriptUrl(moduleUrl: string): { url: URL; fromSources: boolean } {
-  if (moduleUrl.endsWith('.ts')) {
-    const i = moduleUrl.lastIndexOf('/src/');
-    const compiled = i < 0 ? moduleUrl : `${moduleUrl.slice(0, i)}/dist/${moduleUrl.slice(i + 5)}`;
-    return { url: new URL('./predict-worker.js', compiled), fromSources: true };
-  }
-  return { url: new URL('./predict-worker.js', moduleUrl), fromSources: false };
 }

@@ -97,17 +97,41 @@ describe.skipIf(!backends[1]!.url)('PostgreSQL connections the server ends', () 
     const admin = openStore(backends[1]!.url!);
     try {
       const pid = Number((await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(store.db)).rows[0]!.pid);
-      const sleeping = sql`select pg_sleep(30)`.execute(store.db);
+      const cutOff = expect(sql`select pg_sleep(30)`.execute(store.db)).rejects.toThrow(/terminat/i);
       // What a server restart does to each backend ("terminating connection due to administrator command").
       await new Promise((done) => setTimeout(done, 200));
       await sql`select pg_terminate_backend(${pid})`.execute(admin.db);
-      await expect(sleeping).rejects.toThrow(/terminat/i);
+      await cutOff;
       // The socket closes just after the error reply; once it has, the pool has dropped the dead connection.
       await new Promise((done) => setTimeout(done, 100));
       expect((await sql<{ one: number }>`select 1 as one`.execute(store.db)).rows[0]!.one).toBe(1);
     } finally {
       await admin.close();
       await store.dispose();
+    }
+  });
+});
+
+describe.skipIf(!backends[2]!.url)('MySQL connections the server ends', () => {
+  it('a query on a connection killed by the server fails; the process stays up and the next query works', async () => {
+    const fresh = await freshStore(backends[2]!);
+    // One connection in the pool: the next query gets the killed one back unless the pool dropped it.
+    const store = openStore(fresh.url, { poolSize: 1 });
+    const admin = openStore(backends[2]!.url!);
+    try {
+      const id = Number((await sql<{ id: number }>`select connection_id() as id`.execute(store.db)).rows[0]!.id);
+      // The expectation is attached before the kill: the query may fail before the KILL statement returns.
+      const cutOff = expect(sql`select sleep(30)`.execute(store.db)).rejects.toThrow(/connection lost|killed/i);
+      // What a server shutdown does to each session (pg crashed the process on it, see above).
+      await new Promise((done) => setTimeout(done, 200));
+      await sql.raw(`kill connection ${id}`).execute(admin.db);
+      await cutOff;
+      const next = (await sql<{ id: number }>`select connection_id() as id`.execute(store.db)).rows[0]!;
+      expect(Number(next.id)).not.toBe(id);
+    } finally {
+      await admin.close();
+      await store.close();
+      await fresh.dispose();
     }
   });
 });

@@ -1,13 +1,13 @@
 /**
  * Issue 4's serving scenarios (src/bench/serve-scenarios.ts) in short form, against the built command line under
- * 16 connections of load: a promotion and a rollback (SQLite, PostgreSQL), PostgreSQL stopped and restarted (a
- * private throwaway cluster, never the shared server), SIGTERM to `mldeploy serve --workers 2` (SQLite, PostgreSQL).
+ * 16 connections of load: a promotion and a rollback (SQLite, PostgreSQL), PostgreSQL and MariaDB each stopped and
+ * restarted (a private throwaway server, never the shared one), SIGTERM to `mldeploy serve --workers 2` (SQLite, PostgreSQL).
  * `npm test` builds first; with CI=true nothing here is skipped.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { PrivatePostgres, runDbOutageScenario, runSigtermScenario, runSwapScenario } from '../src/bench/serve-scenarios.js';
+import { PrivateMariadb, PrivatePostgres, runDbOutageScenario, runSigtermScenario, runSwapScenario } from '../src/bench/serve-scenarios.js';
 import { backends } from './helpers/stores.js';
 
 const ci = process.env.CI === 'true';
@@ -16,6 +16,10 @@ const built = existsSync(cli);
 if (!built && ci) throw new Error(`${cli} is missing: run npm run build first`);
 const postgresBinaries = PrivatePostgres.binDir() !== undefined;
 if (!postgresBinaries && ci) throw new Error('the database outage scenario needs initdb and pg_ctl (/usr/lib/postgresql/N/bin) in CI');
+const mariadbBinaries = PrivateMariadb.binaries() !== undefined;
+if (!mariadbBinaries && ci) {
+  throw new Error('the MariaDB outage scenario needs mariadb-install-db and mariadbd (on PATH or in /usr/sbin) in CI');
+}
 
 /** SQLite on a temporary file, PostgreSQL on a scratch database of the test server. */
 const stores = backends.filter((b) => b.name !== 'mysql').map((b) => ({ name: b.name, url: b.url, databaseUrl: b.name === 'sqlite' ? undefined : b.url }));
@@ -35,8 +39,12 @@ describe.skipIf(!built)('serving scenarios of issue 4', () => {
     expect(report.rowsWithout200).toBeLessThanOrEqual(report.cutOff);
   });
 
-  it.skipIf(!postgresBinaries)('db outage: PostgreSQL stopped under load gives 503s, never an unstored 200, and 200s soon after it is back', async () => {
-    const report = await runDbOutageScenario({ seconds: 3, warmupSeconds: 2, afterSeconds: 2 });
+  const outages = [
+    { engine: 'postgres' as const, name: 'PostgreSQL', binaries: postgresBinaries },
+    { engine: 'mysql' as const, name: 'MariaDB', binaries: mariadbBinaries },
+  ];
+  for (const outage of outages) it.skipIf(!outage.binaries)(`db outage: ${outage.name} stopped under load gives 503s, never an unstored 200, and 200s soon after it is back`, async () => {
+    const report = await runDbOutageScenario({ seconds: 3, warmupSeconds: 2, afterSeconds: 2, engine: outage.engine });
     expect(report.failures).toEqual([]);
     expect(Object.keys(report.statuses).sort()).toEqual(['200', '503']);
     expect(report.answered503DuringOutage).toBeGreaterThan(0);

@@ -6,21 +6,24 @@
  *   swap       load for --seconds (60) with a promotion at 1/3 and a rollback at 2/3. Passes with no non-2xx answer,
  *              every answer made by a version that was live (see VERSION_RULE), its stored row carrying the same
  *              version and probability, and exactly one row per 200 (plus at most one per request cut off at the end).
- *   db-outage  PostgreSQL stopped (pg_ctl stop -m fast) for --seconds (10) under load, then started again. It runs its
- *              own throwaway cluster (initdb on a free port, as user postgres when run as root), never a shared
- *              server. Passes with every 200 stored, only 200/503 answers, the server process up throughout, 200s
+ *   db-outage  The database stopped for --seconds (10) under load, then started again: PostgreSQL (pg_ctl stop -m fast)
+ *              or, with --engine mysql, MariaDB (SIGTERM to mariadbd). It runs its own throwaway server (initdb or
+ *              mariadb-install-db on a free port, as user postgres or mysql when run as root), never a shared
+ *              server. Passes with every 200 stored, only 200/503 answers, no row for a request that got no 200
+ *              unless its write was in flight when the database stopped, the server process up throughout, 200s
  *              again within RECOVERY_LIMIT_MS of the restart and none but 200s after that.
  *   sigterm    SIGTERM to `mldeploy serve --workers 2` after --seconds (5) of load. Passes when the process exits 0
  *              after draining and every request that got a 200 has its row.
  *
  *   node dist/bench/serve-scenarios.js [swap|db-outage|sigterm|all] [--seconds N] [--database-url URL]
+ *                                      [--engine postgres|mysql]
  *
  * --database-url is the server swap and sigterm make a scratch database on (dropped afterwards); default a temporary
  * SQLite file. The functions are exported for test/serve-scenarios.test.ts, which runs shortened forms.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request, type ClientRequest } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -235,12 +238,30 @@ async function storedRows(store: Store): Promise<StoredRow[]> {
   return rows.map((r) => ({ id: r.id, request_id: r.request_id, model_version: Number(r.model_version), probability: Number(r.probability) }));
 }
 
+/** The engines db-outage can stop: PostgreSQL or MariaDB. */
+export type OutageEngine = 'postgres' | 'mysql';
+
+/** A database server of the scenario's own, which it may stop and start again. */
+interface PrivateServer {
+  readonly engine: OutageEngine;
+  readonly port: number;
+  readonly url: string;
+  /** What stop() does, for the report. */
+  readonly stopMethod: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
 /**
  * A PostgreSQL cluster of its own in a temporary folder, on a free port, with its socket in that folder: it can be
  * stopped and started without touching any other server. initdb refuses to run as root, so as root it runs as the
  * postgres user.
  */
-export class PrivatePostgres {
+export class PrivatePostgres implements PrivateServer {
+  readonly engine = 'postgres';
+  readonly stopMethod = 'pg_ctl stop -m fast';
+
   private constructor(
     private readonly bin: string,
     private readonly dir: string,
@@ -309,6 +330,144 @@ export class PrivatePostgres {
       const e = error as Error & { stderr?: string };
       throw new Error(`${tool} ${args.join(' ')} failed: ${e.stderr?.trim() || e.message}`);
     }
+  }
+}
+
+/**
+ * A MariaDB server of its own: a data folder made by mariadb-install-db in a temporary folder, mariadbd on
+ * a free port of 127.0.0.1 with its socket in that folder, root without a password. It can be stopped (SIGTERM, the
+ * server's normal shutdown: sessions are killed, nothing committed is lost) and started again on the same data and
+ * port without touching any other server. As root, mariadbd runs as the mysql user.
+ */
+export class PrivateMariadb implements PrivateServer {
+  readonly engine = 'mysql';
+  readonly stopMethod = 'SIGTERM to mariadbd';
+  private process: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly binaries: { installDb: string; server: string },
+    private readonly dir: string,
+    readonly port: number,
+  ) {}
+
+  /** mariadb-install-db and mariadbd (mysql_install_db and mysqld before MariaDB 10.5) on PATH or in /usr/sbin. */
+  static binaries(): { installDb: string; server: string } | undefined {
+    const folders = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/sbin', '/usr/local/sbin'];
+    const find = (names: string[]) => {
+      for (const name of names) for (const folder of folders) if (existsSync(join(folder, name))) return join(folder, name);
+      return undefined;
+    };
+    const installDb = find(['mariadb-install-db', 'mysql_install_db']);
+    const server = find(['mariadbd', 'mysqld']);
+    return installDb && server ? { installDb, server } : undefined;
+  }
+
+  static async create(): Promise<PrivateMariadb> {
+    const binaries = PrivateMariadb.binaries();
+    if (!binaries) throw new Error('db-outage --engine mysql needs MariaDB server binaries (mariadb-install-db, mariadbd) on PATH or in /usr/sbin');
+    const dir = mkdtempSync(join(tmpdir(), 'mldeploy-mariadb-'));
+    const server = new PrivateMariadb(binaries, dir, await freePort());
+    try {
+      if (process.getuid?.() === 0) {
+        const uid = (await run('id', ['-u', 'mysql'])).stdout.trim();
+        const gid = (await run('id', ['-g', 'mysql'])).stdout.trim();
+        chownSync(dir, Number(uid), Number(gid));
+      }
+      await run(binaries.installDb, [
+        '--no-defaults',
+        `--datadir=${server.dataDir}`,
+        ...server.userOption,
+        '--auth-root-authentication-method=normal',
+        '--skip-test-db',
+        '--skip-name-resolve',
+      ], { cwd: dir }).catch((error: Error & { stdout?: string; stderr?: string }) => {
+        throw new Error(`mariadb-install-db failed: ${(error.stderr || error.stdout || error.message).trim()}`);
+      });
+      await server.start();
+      const admin = await mysql.createConnection(server.rootUrl);
+      await admin.query('CREATE DATABASE mldeploy CHARACTER SET utf8mb4');
+      await admin.end();
+    } catch (error) {
+      await server.destroy();
+      throw error;
+    }
+    return server;
+  }
+
+  get url(): string {
+    return `${this.rootUrl}mldeploy`;
+  }
+
+  private get rootUrl(): string {
+    return `mysql://root@127.0.0.1:${this.port}/`;
+  }
+
+  private get dataDir(): string {
+    return join(this.dir, 'data');
+  }
+
+  private get userOption(): string[] {
+    return process.getuid?.() === 0 ? ['--user=mysql'] : [];
+  }
+
+  /** Starts mariadbd and waits until it answers a query (60 s at most). */
+  async start(): Promise<void> {
+    const child = spawn(
+      this.binaries.server,
+      [
+        '--no-defaults',
+        `--datadir=${this.dataDir}`,
+        `--port=${this.port}`,
+        `--socket=${join(this.dir, 'sock')}`,
+        `--pid-file=${join(this.dir, 'mariadbd.pid')}`,
+        `--log-error=${join(this.dir, 'server.log')}`,
+        '--bind-address=127.0.0.1',
+        '--skip-name-resolve',
+        '--innodb-buffer-pool-size=32M',
+        ...this.userOption,
+      ],
+      { cwd: this.dir, stdio: 'ignore' },
+    );
+    this.process = child;
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`mariadbd exited with ${child.exitCode ?? child.signalCode} on start:\n${this.logTail()}`);
+      }
+      const connection = await mysql.createConnection({ uri: this.rootUrl, connectTimeout: 1000 }).catch(() => undefined);
+      if (connection) {
+        const answered = await connection.query('SELECT 1').then(() => true, () => false);
+        await connection.end().catch(() => {});
+        if (answered) return;
+      }
+      if (Date.now() > deadline) throw new Error(`mariadbd did not accept connections within 60 s:\n${this.logTail()}`);
+      await sleep(100);
+    }
+  }
+
+  /** SIGTERM, then waits for the process to exit. */
+  async stop(): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null || child.signalCode !== null) throw new Error('mariadbd is not running');
+    child.kill('SIGTERM');
+    await this.exited;
+    this.process = undefined;
+  }
+
+  async destroy(): Promise<void> {
+    const child = this.process;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await this.exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private logTail(): string {
+    const file = join(this.dir, 'server.log');
+    return existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-15).join('\n') : '(no server log)';
   }
 }
 
@@ -694,13 +853,20 @@ export async function runSwapScenario(options: { seconds: number; databaseUrl?: 
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Scenario B: PostgreSQL stopped under load
+// Scenario B: the database stopped under load
 
-export async function runDbOutageScenario(options: { seconds: number; warmupSeconds?: number; afterSeconds?: number }): Promise<OutageReport> {
+export async function runDbOutageScenario(options: {
+  seconds: number;
+  warmupSeconds?: number;
+  afterSeconds?: number;
+  /** The private server to stop: PostgreSQL (default) or MariaDB. */
+  engine?: OutageEngine;
+}): Promise<OutageReport> {
+  const engine = options.engine ?? 'postgres';
   const warmupMs = (options.warmupSeconds ?? 5) * 1000;
   const afterMs = (options.afterSeconds ?? 5) * 1000;
   const dir = mkdtempSync(join(tmpdir(), 'mldeploy-scenario-outage-'));
-  const cluster = await PrivatePostgres.create();
+  const cluster: PrivateServer = engine === 'mysql' ? await PrivateMariadb.create() : await PrivatePostgres.create();
   let store: Store | undefined;
   let server: CliServer | undefined;
   try {
@@ -732,6 +898,19 @@ export async function runDbOutageScenario(options: { seconds: number; warmupSeco
     if (exit.code !== 0) failures.push(`mldeploy serve exited with ${exit.code ?? exit.signal} on SIGTERM:\n${server.log}`);
     const matched = matchRows(exchanges, rows);
     failures.push(...matched.failures);
+    // A write in flight when the database went down can commit without its acknowledgement reaching the server
+    // (MariaDB commits the running INSERTs on SIGTERM, then closes the connection): its request gets a 503 but its
+    // row is stored. Any other request answered without a 200 must have left no row.
+    const answeredIds = new Set(exchanges.flatMap((e) => (e.status === 200 && e.answer ? [e.answer.prediction_id] : [])));
+    const byRequest = new Map(exchanges.map((e) => [e.requestId, e]));
+    const strayRows = rows.filter((r) => {
+      if (answeredIds.has(r.id)) return false;
+      const e = byRequest.get(r.request_id);
+      return !e || (!e.cutOff && e.sentMs > stopped.end);
+    });
+    if (strayRows.length) {
+      failures.push(`${strayRows.length} rows stored for requests sent after the database went down that got no 200 (e.g. ${strayRows[0].request_id})`);
+    }
     const cache = new Map<string, number>();
     const wrongScore = exchanges.filter((e) => e.answer && expectedProbability(published, cache, 1, e.creditScore) !== e.answer.probability);
     if (wrongScore.length) failures.push(`${wrongScore.length} answers are not what version 1 gives`);
@@ -757,16 +936,16 @@ export async function runDbOutageScenario(options: { seconds: number; warmupSeco
 
     const n = (x: number) => x.toLocaleString('en-US');
     const lines = [
-      `db-outage on a private PostgreSQL cluster (port ${cluster.port}): ${options.seconds} s stopped under ${CONNECTIONS} connections, mldeploy serve --workers 1 (load average ${loadavg()[0].toFixed(1)})`,
+      `db-outage on a private ${engine === 'mysql' ? 'MariaDB server' : 'PostgreSQL cluster'} (port ${cluster.port}): ${options.seconds} s stopped under ${CONNECTIONS} connections, mldeploy serve --workers 1 (load average ${loadavg()[0].toFixed(1)})`,
       `  answered before the stop (${seconds(warmupMs)} of load): ${describeCounts(statusCounts(before))}`,
-      `  in flight at the stop or sent until the restart (pg_ctl stop -m fast took ${Math.round(stopped.end - stopped.start)} ms, start -w ${Math.round(restarted.end - restarted.start)} ms): ${describeCounts(statusCounts(during))}; slowest 503 ${Math.round(slowest503)} ms`,
+      `  in flight at the stop or sent until the restart (${cluster.stopMethod} took ${Math.round(stopped.end - stopped.start)} ms, the start until it answered ${Math.round(restarted.end - restarted.start)} ms): ${describeCounts(statusCounts(during))}; slowest 503 ${Math.round(slowest503)} ms`,
       `  sent after the restart: ${describeCounts(statusCounts(after))}`,
       `  recovered: first 200 ${recoveryMs === undefined ? 'never' : `${Math.round(recoveryMs)} ms`} after the database accepted connections again; non-2xx after that: ${non2xxAfterRecovery}`,
-      `  rows stored: ${n(rows.length)}; every one of the ${n(exchanges.filter((e) => e.status === 200).length)} 200s has its row: ${matched.failures.length ? 'NO' : 'yes'}; rows without a 200: ${matched.ofNon200} of requests answered 503 (committed as they gave up), ${matched.ofCutOff} of the ${exchanges.filter((e) => e.cutOff).length} cut off at the end`,
+      `  rows stored: ${n(rows.length)}; every one of the ${n(exchanges.filter((e) => e.status === 200).length)} 200s has its row: ${matched.failures.length ? 'NO' : 'yes'}; rows without a 200: ${matched.ofNon200} of requests answered 503 whose write was in flight at the stop (committed, acknowledgement lost), ${matched.ofCutOff} of the ${exchanges.filter((e) => e.cutOff).length} cut off at the end`,
       `  server: ${serverUpThroughout ? 'up throughout' : 'EXITED'}, exit ${exit.code ?? exit.signal} on SIGTERM`,
     ];
     return withVerdict({
-      scenario: 'db-outage (postgres)',
+      scenario: `db-outage (${engine})`,
       passed: false,
       failures,
       lines,
@@ -861,10 +1040,11 @@ export async function runSigtermScenario(options: { seconds: number; databaseUrl
 // ---------------------------------------------------------------------------------------------------------------
 
 const USAGE =
-  'usage: node dist/bench/serve-scenarios.js [swap|db-outage|sigterm|all] [--seconds N] [--database-url URL]\n' +
+  'usage: node dist/bench/serve-scenarios.js [swap|db-outage|sigterm|all] [--seconds N] [--database-url URL] [--engine postgres|mysql]\n' +
   '  --seconds: swap run length (default 60), db-outage time stopped (10), sigterm load before the signal (5)\n' +
   '  --database-url: server for the scratch database of swap and sigterm (default a temporary SQLite file);\n' +
-  '    db-outage always runs its own throwaway PostgreSQL cluster';
+  '    db-outage always runs its own throwaway server\n' +
+  '  --engine: the server db-outage runs and stops: postgres (default) or mysql (MariaDB)';
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -872,7 +1052,7 @@ async function main(): Promise<void> {
     const i = args.indexOf(`--${name}`);
     return i >= 0 ? args[i + 1] : undefined;
   };
-  const unknown = args.filter((a) => a.startsWith('--') && a !== '--seconds' && a !== '--database-url');
+  const unknown = args.filter((a) => a.startsWith('--') && !['--seconds', '--database-url', '--engine'].includes(a));
   if (unknown.length) {
     process.stderr.write(`unknown option ${unknown.join(', ')}\n${USAGE}\n`);
     process.exit(2);
@@ -892,13 +1072,18 @@ async function main(): Promise<void> {
     return s;
   };
   const databaseUrl = flag('database-url');
+  const engine = flag('engine') ?? 'postgres';
+  if (engine !== 'postgres' && engine !== 'mysql') {
+    process.stderr.write(`--engine must be postgres or mysql, got "${engine}"\n${USAGE}\n`);
+    process.exit(2);
+  }
   const reports: ScenarioReport[] = [];
   const print = (report: ScenarioReport) => {
     process.stdout.write(`${report.lines.join('\n')}\n${report.passed ? 'PASS' : `FAIL\n${report.failures.map((f) => `  - ${f}`).join('\n')}`}\n\n`);
     reports.push(report);
   };
   if (which === 'swap' || which === 'all') print(await runSwapScenario({ seconds: secondsOr(60), databaseUrl }));
-  if (which === 'db-outage' || which === 'all') print(await runDbOutageScenario({ seconds: secondsOr(10) }));
+  if (which === 'db-outage' || which === 'all') print(await runDbOutageScenario({ seconds: secondsOr(10), engine }));
   if (which === 'sigterm' || which === 'all') print(await runSigtermScenario({ seconds: secondsOr(5), databaseUrl }));
   const failed = reports.filter((r) => !r.passed);
   process.stdout.write(

@@ -358,44 +358,6 @@ describe.each(backends)('pipeline runner on $name', (backend) => {
     expect(await r.getRun('missing')).toBeUndefined();
   });
 
-  it.skipIf(!backend.url)('recovers runs left running by a dead process so they can be retried', async () => {
-    const release = gate<string>();
-    let hang = true;
-    const dag = defineDag({
-      id: 'crashy',
-      tasks: [
-        { id: 'prepare', run: async () => 'ready' },
-        { id: 'train', upstream: ['prepare'], run: async () => (hang ? release.promise : 'trained') },
-      ],
-    });
-    // The first "process" starts the run and stalls in train, as if it had died there.
-    const dead = runner([dag]);
-    const id = await dead.trigger('crashy');
-    await until(async () => (await dead.getRun(id))!.tasks[1]!.state === 'running');
-
-    const alive = runner([dag]);
-    expect(await alive.recoverStaleRuns()).toEqual([]); // recent activity: left alone
-    expect(await alive.recoverStaleRuns({ olderThanMs: 0 })).toEqual([id]);
-    const recovered = (await alive.getRun(id))!;
-    expect(recovered.status).toBe('failed');
-    expect(recovered.error).toMatch(/^Abandoned: no task started or ended since/);
-    expect(recovered.tasks.map((t) => t.state)).toEqual(['success', 'failed']);
-    expect(recovered.tasks[1]!.attempts.map((a) => a.state)).toEqual(['failed']);
-
-    hang = false;
-    await alive.retry(id);
-    const done = await alive.waitFor(id, { timeoutMs: 10_000 });
-    expect(done.status).toBe('success');
-    expect(done.tasks[1]).toMatchObject({ state: 'success', tryNumber: 2, output: 'trained' });
-
-    // The stalled attempt finishing late must not overwrite anything.
-    release.open('late result');
-    await dead.close();
-    const after = (await alive.getRun(id))!;
-    expect(after.tasks[1]).toMatchObject({ state: 'success', tryNumber: 2, output: 'trained' });
-    expect(after.tasks[1]!.attempts.map((a) => a.state)).toEqual(['failed', 'success']);
-  });
-
   it.skipIf(!backend.url)('keeps a task pending when the executor refuses it, and recovers the run', async () => {
     const dag = defineDag({ id: 'unqueued', tasks: [{ id: 'only', run: async () => 'ran' }] });
     const down: Executor = {

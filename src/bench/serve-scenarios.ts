@@ -33,12 +33,11 @@ import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { dialectOf, migrateToLatest, openStore, type Store } from '../db/index.js';
-import { LogisticRegression } from '../ml/logistic.js';
 import { parseModelFile } from '../ml/model-format.js';
-import { createRng } from '../ml/random.js';
-import { fitTabularModel, type TabularModel } from '../ml/tabular-model.js';
+import type { TabularModel } from '../ml/tabular-model.js';
 import { FileArtifactRepository } from '../tracking/artifacts/index.js';
 import { ModelRegistry } from '../tracking/registry.js';
+import { fitSyntheticLoanModel } from './loan-model.js';
 import { ORIGINAL_REQUEST } from './original.js';
 
 const run = promisify(execFile);
@@ -56,7 +55,6 @@ const VERSION_RULE =
 /** The database restart must give 200s again within this time. */
 const RECOVERY_LIMIT_MS = 5000;
 const REQUEST_TIMEOUT_MS = 10_000;
-const FEATURES = Object.keys(ORIGINAL_REQUEST).filter((k) => k !== 'id');
 
 export interface ScenarioReport {
   scenario: string;
@@ -98,38 +96,9 @@ export interface SigtermReport extends ScenarioReport {
 // ---------------------------------------------------------------------------------------------------------------
 // Models and databases
 
-/** Synthetic loan applications; `variant` changes the data and the label rule, so versions score differently. */
+/** One model per variant: they score differently, so an answer shows which version made it. */
 function trainVariant(variant: number): TabularModel {
-  const n = 1500;
-  const rng = createRng(100 + variant);
-  const data = Object.fromEntries(FEATURES.map((name) => [name, new Float64Array(n)]));
-  const y = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    data.age[i] = 20 + rng.int(50);
-    data.annual_income[i] = rng.next() < 0.1 ? NaN : 20_000 + rng.int(130_000);
-    data.credit_score[i] = 300 + rng.int(550);
-    data.loan_amount[i] = 1000 + rng.int(49_000);
-    data.loan_duration_years[i] = 1 + rng.int(30);
-    data.number_of_open_accounts[i] = rng.int(20);
-    data.had_past_default[i] = rng.next() < 0.2 ? 1 : 0;
-    const score = (data.credit_score[i] - 575) / (60 + 60 * variant) - (data.loan_amount[i] - 25_000) / (10_000 * (1 + variant));
-    y[i] = score + rng.next() - 0.5 > 0 ? 1 : 0;
-  }
-  return fitTabularModel({
-    data,
-    y,
-    signature: {
-      features: FEATURES.map((name) => ({
-        name,
-        type: name === 'had_past_default' ? ('boolean' as const) : name === 'loan_duration_years' ? ('integer' as const) : ('float' as const),
-        nullable: name === 'annual_income',
-      })),
-      rowIdColumns: ['id'],
-      target: { name: 'loan_approval', positiveLabel: '1', negativeLabel: '0' },
-    },
-    estimator: new LogisticRegression({ C: variant === 0 ? 0.05 : 5 }),
-    encoding: 'linear',
-  });
+  return fitSyntheticLoanModel({ rows: 1500, seed: 100 + variant, variant, C: variant === 0 ? 0.05 : 5 });
 }
 
 /** The published versions, as the server reads them back, to recompute what each version answers. */

@@ -24,12 +24,10 @@ import { fastify } from 'fastify';
 import pg from 'pg';
 import { loadConfig } from '../config.js';
 import { migrateToLatest, openStore, type Store } from '../db/index.js';
-import { LogisticRegression } from '../ml/logistic.js';
-import { createRng } from '../ml/random.js';
-import { fitTabularModel } from '../ml/tabular-model.js';
 import { serve } from '../serve/cluster.js';
 import { FileArtifactRepository } from '../tracking/artifacts/index.js';
 import { ModelRegistry } from '../tracking/registry.js';
+import { fitSyntheticLoanModel } from './loan-model.js';
 import { ORIGINAL_REQUEST, ORIGINAL_SERVING } from './original.js';
 
 const MODEL = 'clients_model';
@@ -70,36 +68,7 @@ async function freePort(): Promise<number> {
 
 /** A logistic model on the original's features, fitted on synthetic applications, registered and promoted. */
 async function publishModel(store: Store, artifactsDir: string): Promise<void> {
-  const n = 2000;
-  const rng = createRng(7);
-  const names = Object.keys(ORIGINAL_REQUEST).filter((k) => k !== 'id');
-  const data = Object.fromEntries(names.map((name) => [name, new Float64Array(n)]));
-  const y = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    data.age[i] = 20 + rng.int(50);
-    data.annual_income[i] = rng.next() < 0.1 ? NaN : 20_000 + rng.int(130_000);
-    data.credit_score[i] = 300 + rng.int(550);
-    data.loan_amount[i] = 1000 + rng.int(49_000);
-    data.loan_duration_years[i] = 1 + rng.int(30);
-    data.number_of_open_accounts[i] = rng.int(20);
-    data.had_past_default[i] = rng.next() < 0.2 ? 1 : 0;
-    y[i] = (data.credit_score[i] - 575) / 90 - (data.loan_amount[i] - 25_000) / 15_000 + rng.next() - 0.5 > 0 ? 1 : 0;
-  }
-  const model = fitTabularModel({
-    data,
-    y,
-    signature: {
-      features: names.map((name) => ({
-        name,
-        type: name === 'had_past_default' ? ('boolean' as const) : name === 'loan_duration_years' ? ('integer' as const) : ('float' as const),
-        nullable: name === 'annual_income',
-      })),
-      rowIdColumns: ['id'],
-      target: { name: 'loan_approval', positiveLabel: '1', negativeLabel: '0' },
-    },
-    estimator: new LogisticRegression(),
-    encoding: 'linear',
-  });
+  const model = fitSyntheticLoanModel({ rows: 2000, seed: 7, variant: 0.5 });
   await new FileArtifactRepository(artifactsDir).put('bench/model.json', JSON.stringify(model.toJSON()));
   const registry = new ModelRegistry(store);
   const { version } = await registry.registerVersion({ name: MODEL, artifactKey: 'bench/model.json', metrics: {} });
@@ -350,10 +319,6 @@ function docsSection(
   command: string,
   options: { duration: number; repeat: number; loadBefore: number; loadAfter: number; commitMs: Map<string, number> },
 ): string {
-  const commit = (database: string) => {
-    const ms = options.commitMs.get(database);
-    return ms === undefined ? 'not measured' : `${ms.toFixed(2)} ms`;
-  };
   const cpu = cpus();
   const machine = `${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM`;
   return [

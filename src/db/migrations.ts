@@ -216,10 +216,18 @@ const snapshotNegativeLabel: Migration = {
   },
 };
 
+/** When the process running a task attempt last said it was alive: recovery fails attempts whose process is gone. */
+const taskHeartbeat: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('task_instances').addColumn('heartbeat_at', time).execute();
+  },
+};
+
 /** Ordered by name; never edit a migration that has shipped, add the next one. */
 const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_snapshot_negative_label': snapshotNegativeLabel,
+  '0003_task_heartbeat': taskHeartbeat,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -148,6 +148,11 @@ export interface TaskInstancesTable {
   error: string | null;
   started_at: string | null;
   ended_at: string | null;
+  /**
+   * Written when an attempt starts and every few seconds while it runs, by the process running it; a running task
+   * whose heartbeat is old was abandoned by a process that died. Null before the first attempt.
+   */
+  heartbeat_at: string | null;
 }
 
 /** One attempt of a task, with its captured log. */

@@ -25,6 +25,11 @@ export interface EngineOptions {
   logBudgetBytes?: number;
   /** How often a running attempt's log is saved for other processes to follow. Default 5 s. */
   logFlushMs?: number;
+  /**
+   * How often a running attempt writes its heartbeat (task_instances.heartbeat_at), which tells recovery its process
+   * is alive. Default 10 s; keep it well under the recovery's `zombieAfterMs`.
+   */
+  heartbeatMs?: number;
 }
 
 export interface RunAttemptOptions {
@@ -44,6 +49,7 @@ export class PipelineEngine {
   private readonly logger: Logger;
   private readonly logBudgetBytes: number;
   private readonly logFlushMs: number;
+  private readonly heartbeatMs: number;
 
   constructor(options: EngineOptions) {
     const dags = new Map<string, Dag>();
@@ -56,7 +62,8 @@ export class PipelineEngine {
     this.executor = options.executor;
     this.logger = options.logger;
     this.logBudgetBytes = options.logBudgetBytes ?? DEFAULT_LOG_BUDGET_BYTES;
-    this.logFlushMs = options.logFlushMs ?? 5000;
+    this.logFlushMs = positiveMs('logFlushMs', options.logFlushMs ?? 5000);
+    this.heartbeatMs = positiveMs('heartbeatMs', options.heartbeatMs ?? 10_000);
     this.events.setMaxListeners(0);
   }
 
@@ -141,7 +148,7 @@ export class PipelineEngine {
       this.logBudgetBytes,
     );
     log.info(`Attempt ${ref.tryNumber} of ${claim.maxTries} started`);
-    const flusher = this.startLogFlusher(ref, log);
+    const progress = this.startProgressTimer(ref, log);
     let result: AttemptResult;
     let task: Task | undefined;
     try {
@@ -163,7 +170,7 @@ export class PipelineEngine {
     } catch (error) {
       result = this.failure(ref, claim.maxTries, error);
     } finally {
-      clearInterval(flusher);
+      clearInterval(progress);
     }
 
     if (result.state === 'success') log.info(`Attempt ${ref.tryNumber} succeeded`);
@@ -241,18 +248,39 @@ export class PipelineEngine {
     }
   }
 
-  private startLogFlusher(ref: TaskAttemptRef, log: AttemptLog): NodeJS.Timeout {
+  /**
+   * One timer per running attempt (the attempt's start wrote the first heartbeat): it saves the log when it changed,
+   * for other processes to follow, and writes the heartbeat. Each write runs every whole number of ticks, rounded
+   * down, so it happens at least as often as configured.
+   */
+  private startProgressTimer(ref: TaskAttemptRef, log: AttemptLog): NodeJS.Timeout {
+    const tickMs = Math.min(this.logFlushMs, this.heartbeatMs);
+    const flushEvery = Math.floor(this.logFlushMs / tickMs);
+    const beatEvery = Math.floor(this.heartbeatMs / tickMs);
+    let ticks = 0;
     let saved = log.revision;
     const timer = setInterval(() => {
-      if (log.revision === saved) return;
-      saved = log.revision;
-      this.repository.saveRunningLog(ref, log.text()).catch((error: unknown) => {
-        this.logger.warn({ ...ref, err: error }, 'Could not save the running log');
-      });
-    }, this.logFlushMs);
+      ticks++;
+      if (ticks % flushEvery === 0 && log.revision !== saved) {
+        saved = log.revision;
+        this.repository.saveRunningLog(ref, log.text()).catch((error: unknown) => {
+          this.logger.warn({ ...ref, err: error }, 'Could not save the running log');
+        });
+      }
+      if (ticks % beatEvery === 0) {
+        this.repository.heartbeat(ref, now()).catch((error: unknown) => {
+          this.logger.warn({ ...ref, err: error }, 'Could not write the heartbeat of a running attempt');
+        });
+      }
+    }, tickMs);
     timer.unref();
     return timer;
   }
+}
+
+function positiveMs(name: string, ms: number): number {
+  if (!Number.isFinite(ms) || ms <= 0) throw new Error(`${name} must be a positive number of milliseconds, got ${ms}`);
+  return ms;
 }
 
 function now(): string {

@@ -195,7 +195,14 @@ export class RunRepository {
     return this.db.transaction().execute(async (trx) => {
       const result = await trx
         .updateTable('task_instances')
-        .set({ state: 'running', try_number: ref.tryNumber, started_at: now, ended_at: null, error: null })
+        .set({
+          state: 'running',
+          try_number: ref.tryNumber,
+          started_at: now,
+          ended_at: null,
+          error: null,
+          heartbeat_at: now,
+        })
         .where('dag_run_id', '=', ref.dagRunId)
         .where('task_id', '=', ref.taskId)
         .where('try_number', '=', ref.tryNumber - 1)
@@ -223,6 +230,18 @@ export class RunRepository {
         .executeTakeFirstOrThrow();
       return { maxTries: Number(row.max_tries) };
     });
+  }
+
+  /** Tells recovery that the process running attempt n is alive; nothing once the attempt is no longer running. */
+  async heartbeat(ref: TaskAttemptRef, now: string): Promise<void> {
+    await this.db
+      .updateTable('task_instances')
+      .set({ heartbeat_at: now })
+      .where('dag_run_id', '=', ref.dagRunId)
+      .where('task_id', '=', ref.taskId)
+      .where('try_number', '=', ref.tryNumber)
+      .where('state', '=', 'running')
+      .execute();
   }
 
   /** Saves the log of a running attempt so other processes can follow it. */

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Store } from '../db/connect.js';
-import type { TaskInstancesTable } from '../db/schema.js';
+import type { DagRunsTable, TaskInstancesTable } from '../db/schema.js';
 import { assertId, type Dag } from './dag.js';
 import { PipelineEngine } from './engine.js';
 import { DagRunExistsError, errorMessage } from './errors.js';
@@ -32,6 +32,8 @@ export interface PipelineRunnerOptions {
   logBudgetBytes?: number;
   /** How often a running attempt's log is saved for other processes to follow. Default 5 s. */
   logFlushMs?: number;
+  /** How often a running attempt writes its heartbeat. Default 10 s; keep it well under `zombieAfterMs`. */
+  heartbeatMs?: number;
 }
 
 export interface TriggerOptions {
@@ -44,12 +46,21 @@ export interface WaitOptions {
   timeoutMs?: number;
 }
 
+/** When recovery counts a run as abandoned; see `recoverStaleRuns`. */
 export interface RecoverOptions {
-  /** A run with no task start or end for this long, and no task inside its timeout, is abandoned. Default 1 hour. */
+  /**
+   * A running task whose heartbeat is older than this lost its process. Default 5 min: CPU-bound training may block
+   * the event loop (and so the heartbeat) for a while.
+   */
+  zombieAfterMs?: number;
+  /** A run with no task running and no task start or end for this long is abandoned. Default 1 hour. */
   olderThanMs?: number;
-  /** Extra time past a running task's timeout before it counts as dead regardless of `olderThanMs`. Default 1 min. */
+  /** Extra time past a running task's timeout before it counts as dead whatever its heartbeat. Default 1 min. */
   timeoutGraceMs?: number;
 }
+
+/** What recovery makes of an active run: abandoned (and why, as stored on the failed run), or alive (and why). */
+type Liveness = { abandoned: true; reason: string } | { abandoned: false; evidence: string };
 
 export class PipelineRunner {
   private readonly engine: PipelineEngine;
@@ -95,6 +106,7 @@ export class PipelineRunner {
       error: null,
       started_at: null,
       ended_at: null,
+      heartbeat_at: null,
     }));
     try {
       await this.engine.repository.createRun(
@@ -123,13 +135,25 @@ export class PipelineRunner {
 
   /**
    * Resumes a failed run from its failed tasks: they and the tasks below them go back to pending with a fresh retry
-   * budget (try numbers continue); succeeded tasks keep their outputs and do not run again.
+   * budget (try numbers continue); succeeded tasks keep their outputs and do not run again. A run still marked
+   * queued or running is recovered first when abandoned (see `recoverStaleRuns`, which `options` tune) and refused
+   * while alive.
    */
-  async retry(dagRunId: string): Promise<void> {
+  async retry(dagRunId: string, options: RecoverOptions = {}): Promise<void> {
     const run = await this.engine.repository.run(dagRunId);
     if (!run) throw new Error(`Unknown DAG run "${dagRunId}"`);
+    if (run.status === 'success') {
+      throw new Error(`DAG run "${dagRunId}" is success: only failed runs can be retried`);
+    }
     if (run.status !== 'failed') {
-      throw new Error(`DAG run "${dagRunId}" is ${run.status}: only failed runs can be retried`);
+      const liveness = await this.assess(run, options, Date.now());
+      if (!liveness.abandoned) {
+        throw new Error(
+          `DAG run "${dagRunId}" is ${run.status} and may be alive: ${liveness.evidence}. ` +
+            'Wait for it to finish or, if the process running it is gone, retry after that',
+        );
+      }
+      await this.abandon(run, liveness.reason);
     }
     const reset = await this.engine.repository.resetForRetry(dagRunId, this.engine.dag(run.dag_id));
     if (!reset) throw new Error(`DAG run "${dagRunId}" changed while it was being retried; look again`);
@@ -188,47 +212,103 @@ export class PipelineRunner {
   }
 
   /**
-   * Fails runs that no process is driving any more (a crash leaves them queued or running): their unfinished tasks
-   * become failed, so `retry` can resume them. A run counts as abandoned when a running task is past its timeout
-   * (plus a grace), or when nothing started or ended in it for `olderThanMs` and no running task is inside its
-   * timeout. Returns the ids of the runs it failed.
+   * Fails runs that no process is driving any more (a crash, kill or reboot leaves them queued or running): their
+   * unfinished tasks and running attempts become failed, so `retry` can resume them. An active run is abandoned when
+   * 1. a running task is past its timeout plus `timeoutGraceMs` (its process would have failed it by then), or
+   * 2. a running task's heartbeat is older than `zombieAfterMs` (the process running it stopped beating), or
+   * 3. no task of it is running with a heartbeat and nothing in it started or ended for `olderThanMs` (its queued
+   *    or waiting tasks were lost with the process or queue that held them).
+   * A run with a running task whose heartbeat is fresh is alive, however long ago anything else happened in it.
+   * Returns the ids of the runs it failed. `mldeploy up` and `mldeploy scheduler` call it every minute.
    */
   async recoverStaleRuns(options: RecoverOptions = {}): Promise<string[]> {
-    const olderThanMs = options.olderThanMs ?? 60 * 60_000;
-    const graceMs = options.timeoutGraceMs ?? 60_000;
-    const nowMs = Date.now();
     const recovered: string[] = [];
     for (const run of await this.engine.repository.activeRuns()) {
-      const dag = this.engine.dags.get(run.dag_id);
-      const rows = await this.engine.repository.tasks(run.id);
-      const stamps = [run.created_at, run.started_at, ...rows.flatMap((r) => [r.started_at, r.ended_at])];
-      const lastActivity = Math.max(...stamps.filter((s): s is string => s !== null).map((s) => Date.parse(s)));
-      let overdue = false;
-      let insideTimeout = false;
-      for (const row of rows.filter((r) => r.state === 'running' && r.started_at !== null)) {
-        const timeoutMs = dag?.taskById.get(row.task_id)?.timeoutMs;
-        if (timeoutMs === undefined) continue;
-        const runningFor = nowMs - Date.parse(row.started_at!);
-        if (runningFor > timeoutMs + graceMs) overdue = true;
-        else if (runningFor <= timeoutMs) insideTimeout = true;
-      }
-      const idle = nowMs - lastActivity >= olderThanMs && !insideTimeout;
-      if (!overdue && !idle) continue;
-      const reason = overdue
-        ? 'Abandoned: a task ran past its timeout without finishing (the process running it probably died)'
-        : `Abandoned: no task started or ended since ${new Date(lastActivity).toISOString()} ` +
-          '(the process driving the run probably died)';
-      if (await this.engine.repository.abandonRun(run.id, reason, new Date(nowMs).toISOString())) {
-        this.logger.warn({ dagRunId: run.id, dagId: run.dag_id }, reason);
-        recovered.push(run.id);
-      }
+      const liveness = await this.assess(run, options, Date.now());
+      if (liveness.abandoned && (await this.abandon(run, liveness.reason))) recovered.push(run.id);
     }
     return recovered;
+  }
+
+  /**
+   * Fails a run that this process drives because the process is stopping (SIGINT, SIGTERM): its unfinished tasks
+   * and running attempts fail with "Interrupted by <signal>", so `retry` can resume it at once rather than after
+   * recovery notices. With a queue executor the attempts run on workers, which go on: nothing is failed. Returns
+   * whether the run was failed (false also when it had finished).
+   */
+  async interrupt(dagRunId: string, signal: NodeJS.Signals): Promise<boolean> {
+    if (this.executor.kind !== 'in-process') return false;
+    const run = await this.engine.repository.run(dagRunId);
+    if (!run) return false;
+    return this.abandon(run, `Interrupted by ${signal}: the process running it stopped before it finished`);
   }
 
   /** Stops the executor (waiting for attempts running in this process). The store stays open: it is the caller's. */
   async close(): Promise<void> {
     await this.executor.close();
+  }
+
+  private async assess(run: DagRunsTable, options: RecoverOptions, nowMs: number): Promise<Liveness> {
+    const zombieAfterMs = options.zombieAfterMs ?? 5 * 60_000;
+    const olderThanMs = options.olderThanMs ?? 60 * 60_000;
+    const graceMs = options.timeoutGraceMs ?? 60_000;
+    const dag = this.engine.dags.get(run.dag_id);
+    const rows = await this.engine.repository.tasks(run.id);
+    const running = rows.filter((r) => r.state === 'running');
+    for (const row of running) {
+      const timeoutMs = dag?.taskById.get(row.task_id)?.timeoutMs;
+      if (timeoutMs === undefined || row.started_at === null) continue;
+      if (nowMs - Date.parse(row.started_at) > timeoutMs + graceMs) {
+        return {
+          abandoned: true,
+          reason: `Abandoned: task "${row.task_id}" ran past its ${timeoutMs} ms timeout (process gone?)`,
+        };
+      }
+    }
+
+    // ISO-8601 UTC strings of one format sort by time.
+    const stalest = running
+      .filter((r) => r.heartbeat_at !== null)
+      .sort((a, b) => a.heartbeat_at!.localeCompare(b.heartbeat_at!))[0];
+    if (stalest) {
+      const lastBeat = stalest.heartbeat_at!;
+      const silentMs = nowMs - Date.parse(lastBeat);
+      if (silentMs > zombieAfterMs) {
+        return {
+          abandoned: true,
+          reason: `Abandoned: task "${stalest.task_id}" sent no heartbeat since ${lastBeat} (process gone?)`,
+        };
+      }
+      return {
+        abandoned: false,
+        evidence:
+          `task "${stalest.task_id}" sent a heartbeat ${seconds(silentMs)} s ago; ` +
+          `it counts as abandoned after ${seconds(zombieAfterMs)} s without one`,
+      };
+    }
+
+    const stamps = [run.created_at, run.started_at, ...rows.flatMap((r) => [r.started_at, r.ended_at])];
+    const lastActivity = Math.max(...stamps.filter((s): s is string => s !== null).map((s) => Date.parse(s)));
+    if (nowMs - lastActivity >= olderThanMs) {
+      return {
+        abandoned: true,
+        reason:
+          `Abandoned: no task started or ended since ${new Date(lastActivity).toISOString()} ` +
+          '(the process driving the run probably died)',
+      };
+    }
+    return {
+      abandoned: false,
+      evidence:
+        `a task started or ended ${seconds(nowMs - lastActivity)} s ago and no running task sends heartbeats; ` +
+        `it counts as abandoned after ${seconds(olderThanMs)} s without activity`,
+    };
+  }
+
+  private async abandon(run: DagRunsTable, reason: string): Promise<boolean> {
+    if (!(await this.engine.repository.abandonRun(run.id, reason, new Date().toISOString()))) return false;
+    this.logger.warn({ dagRunId: run.id, dagId: run.dag_id }, reason);
+    return true;
   }
 
   private untilFinishedOr(dagRunId: string, ms: number): Promise<void> {
@@ -245,6 +325,10 @@ export class PipelineRunner {
       this.engine.events.on('finished', onFinished);
     });
   }
+}
+
+function seconds(ms: number): number {
+  return Math.round(ms / 1000);
 }
 
 function confToJson(conf: Record<string, unknown>): string {

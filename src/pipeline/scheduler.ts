@@ -3,6 +3,8 @@
  * Each fire time maps to one run id (`sched-<dagId>-<epoch minute>`): when several scheduler processes see the same
  * tick, the primary key lets exactly one of them create the run. Missed fire times (scheduler down) are not caught
  * up; the latest due one fires. Cron times are read in UTC unless a timezone is given (all schedulers must agree).
+ * The scheduler also recovers abandoned runs (PipelineRunner.recoverStaleRuns) when it starts and every minute, so
+ * a run whose process died fails and can be retried without anyone looking for it.
  */
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
@@ -10,7 +12,7 @@ import type { Store } from '../db/connect.js';
 import type { SchedulesTable } from '../db/schema.js';
 import { assertId } from './dag.js';
 import { DagRunExistsError, errorMessage } from './errors.js';
-import type { PipelineRunner } from './runner.js';
+import type { PipelineRunner, RecoverOptions } from './runner.js';
 
 export const DEFAULT_TIMEZONE = 'UTC';
 
@@ -95,6 +97,10 @@ export interface SchedulerOptions extends ScheduleOptions {
   logger?: Logger;
   /** How often schedules are checked. Default 15 s. */
   tickMs?: number;
+  /** How often abandoned runs are recovered, the first time at start. Default 1 min. */
+  recoverEveryMs?: number;
+  /** When a run counts as abandoned. Default: recoverStaleRuns's defaults. */
+  recovery?: RecoverOptions;
   /** The clock (tests). */
   now?: () => Date;
 }
@@ -110,6 +116,8 @@ export interface ScheduledFire {
 export interface Scheduler {
   /** Checks the schedules once and triggers what fell due since the previous check. */
   tick(at?: Date): Promise<ScheduledFire[]>;
+  /** Fails the runs no process drives any more; returns their ids. */
+  recover(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -118,8 +126,6 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   const tickMs = options.tickMs ?? 15_000;
   const logger = options.logger?.child({ component: 'scheduler' });
   let lastCheck = now();
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> = Promise.resolve();
   let closed = false;
 
   async function tick(at: Date = now()): Promise<ScheduledFire[]> {
@@ -154,23 +160,42 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     return fires;
   }
 
-  function schedule(): void {
-    if (closed) return;
-    timer = setTimeout(() => {
-      running = tick()
-        .catch((error: unknown) => logger?.error({ err: error }, 'Scheduler tick failed'))
-        .finally(schedule);
-    }, tickMs);
+  async function recover(): Promise<string[]> {
+    return options.runner.recoverStaleRuns(options.recovery);
   }
-  schedule();
-  logger?.info({ tickMs, timezone: options.timezone ?? DEFAULT_TIMEZONE }, 'Scheduler started');
+
+  /** Runs `work` after `firstMs`, then `everyMs` after each run ends, until closed. */
+  function repeat(work: () => Promise<unknown>, failure: string, firstMs: number, everyMs: number) {
+    let timer: NodeJS.Timeout | undefined;
+    let running: Promise<unknown> = Promise.resolve();
+    const next = (ms: number) => {
+      if (closed) return;
+      timer = setTimeout(() => {
+        running = work()
+          .catch((error: unknown) => logger?.error({ err: error }, failure))
+          .finally(() => next(everyMs));
+      }, ms);
+    };
+    next(firstMs);
+    return async () => {
+      clearTimeout(timer);
+      await running;
+    };
+  }
+
+  const recoverEveryMs = options.recoverEveryMs ?? 60_000;
+  const stops = [
+    repeat(tick, 'Scheduler tick failed', tickMs, tickMs),
+    repeat(recover, 'Recovery of abandoned DAG runs failed', 0, recoverEveryMs),
+  ];
+  logger?.info({ tickMs, recoverEveryMs, timezone: options.timezone ?? DEFAULT_TIMEZONE }, 'Scheduler started');
 
   return {
     tick,
+    recover,
     async close() {
       closed = true;
-      clearTimeout(timer);
-      await running;
+      await Promise.all(stops.map((stop) => stop()));
     },
   };
 }

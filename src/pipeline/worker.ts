@@ -32,6 +32,7 @@ export interface StartWorkerOptions extends QueueLocation {
   /** See PipelineRunnerOptions. */
   logBudgetBytes?: number;
   logFlushMs?: number;
+  heartbeatMs?: number;
 }
 
 export interface PipelineWorker {

@@ -1,4 +1,5 @@
 /** Workflow commands: run a DAG, look at run history and task logs, retry, schedule, and start workers. */
+import { constants } from 'node:os';
 import type { Command } from 'commander';
 import type { AppContext } from '../../context.js';
 import { DAG_IDS, checkConf, type TrainingConf } from '../../pipeline/workflows.js';
@@ -115,12 +116,60 @@ export async function runDag(app: AppContext, dagId: string, conf: TrainingConf)
   checkConf(dagId, conf);
   const runner = await createRunner(app);
   try {
-    const runId = await runner.trigger(dagId, conf as Record<string, unknown>);
-    app.logger.info(`dag run ${runId} (${dagId}) started`);
-    return await runner.waitFor(runId);
+    return await driveRun(runner, async () => {
+      const runId = await runner.trigger(dagId, conf as Record<string, unknown>);
+      app.logger.info(`dag run ${runId} (${dagId}) started`);
+      return runId;
+    });
   } finally {
     await runner.close();
   }
+}
+
+/**
+ * Starts (or resumes) a run and waits for it. SIGINT or SIGTERM meanwhile fails the run's unfinished tasks
+ * ("Interrupted by SIGINT") and exits 130 or 143, so `runs retry` can resume it at once instead of finding it
+ * "running" until recovery gives up on it. A second signal exits without waiting for the database.
+ */
+async function driveRun(runner: PipelineRunner, start: () => Promise<string>) {
+  let runId: string | undefined;
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) process.exit(exitCodeOf(signal));
+    signalled = signal;
+    // Before `start` tells the run id, the interruption waits for it (just below).
+    if (runId !== undefined) void interruptAndExit(runner, runId, signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    runId = await start();
+    if (signalled) await interruptAndExit(runner, runId, signalled);
+    return await runner.waitFor(runId);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Fails the run (when this process runs its tasks), says what became of it, and exits: never resolves. */
+async function interruptAndExit(runner: PipelineRunner, runId: string, signal: NodeJS.Signals): Promise<never> {
+  try {
+    const failed = await runner.interrupt(runId, signal);
+    process.stderr.write(
+      failed
+        ? `mldeploy: dag run ${runId} interrupted by ${signal}; resume it with mldeploy runs retry ${runId}\n`
+        : `mldeploy: stopped waiting for dag run ${runId} (${signal}); see mldeploy runs show ${runId}\n`,
+    );
+  } catch (error) {
+    process.stderr.write(`mldeploy: could not mark dag run ${runId} interrupted: ${(error as Error).message}\n`);
+  }
+  process.exit(exitCodeOf(signal));
+}
+
+/** 128 + the signal number, as shells report a process a signal stopped. */
+function exitCodeOf(signal: NodeJS.Signals): number {
+  return 128 + constants.signals[signal];
 }
 
 function seconds(start: string | null, end: string | null): number | null {
@@ -206,13 +255,18 @@ export function registerRunCommands(program: Command): void {
     });
   runs
     .command('retry <runId>')
-    .description('re-run a failed run from its failed task; succeeded tasks keep their outputs')
+    .description(
+      're-run a failed run from its failed task; succeeded tasks keep their outputs. ' +
+        'A run left running by a process that died is failed first; a live one is refused',
+    )
     .action(async (runId: string) => {
       await withContext(async (app) => {
         const runner = await createRunner(app);
         try {
-          await runner.retry(runId);
-          const run = await runner.waitFor(runId);
+          const run = await driveRun(runner, async () => {
+            await runner.retry(runId);
+            return runId;
+          });
           printTable(run.tasks.map((t) => ({ task: t.taskId, state: t.state, tries: t.tryNumber })));
           if (run.status !== 'success') {
             process.stderr.write(`mldeploy: dag run ${run.id} failed again: ${run.error}\n`);
@@ -253,7 +307,10 @@ export function registerRunCommands(program: Command): void {
 
   program
     .command('scheduler')
-    .description('trigger scheduled workflows (several schedulers may run: each tick fires once)')
+    .description(
+      'trigger scheduled workflows (several schedulers may run: each tick fires once) ' +
+        'and fail abandoned runs every minute so they can be retried',
+    )
     .action(async () => {
       const { startScheduler } = await schedulerModule();
       const app = await openCliContext();

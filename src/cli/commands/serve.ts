@@ -106,7 +106,7 @@ export function registerServeCommands(program: Command): void {
       } finally {
         await app.close();
       }
-      // Schedules fire in this process too: `up` is the whole system in one process.
+      // Schedules fire, and runs whose process died are recovered, in this process too: `up` is the whole system.
       const schedulerContext = await openContext(config, logger);
       const runner = await createRunner(schedulerContext);
       const scheduler = startScheduler({ runner, store: schedulerContext.store, logger });

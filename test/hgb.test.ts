@@ -287,11 +287,24 @@ describe('threads', () => {
     }
   });
 
-  it('gives the same model with nThreads 1 and 2', () => {
+  const test = noise(20_000, 10, 43);
+  const bytes = (p: Float64Array): Buffer => Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+
+  it('gives the same model and bit-identical probabilities with nThreads 1 and 2', () => {
     const options = { maxIter: 8, earlyStopping: false, randomState: 1 } as const;
-    const one = new HistGradientBoostingClassifier({ ...options, nThreads: 1 }).fit(X, y).toJSON();
-    const two = new HistGradientBoostingClassifier({ ...options, nThreads: 2 }).fit(X, y).toJSON();
-    expect(two).toEqual(one);
+    const one = new HistGradientBoostingClassifier({ ...options, nThreads: 1 }).fit(X, y);
+    const two = new HistGradientBoostingClassifier({ ...options, nThreads: 2 }).fit(X, y);
+    expect(two.toJSON()).toEqual(one.toJSON());
+    expect(bytes(two.predictProba(test))).toEqual(bytes(one.predictProba(test)));
+  });
+
+  it('gives the same model with nThreads 1 and 2 when early stopping holds out validation rows', () => {
+    const options = { maxIter: 4, earlyStopping: true, validationFraction: 0.2, randomState: 2 } as const;
+    const one = new HistGradientBoostingClassifier({ ...options, nThreads: 1 }).fit(X, y);
+    const two = new HistGradientBoostingClassifier({ ...options, nThreads: 2 }).fit(X, y);
+    expect(two.toJSON()).toEqual(one.toJSON());
+    expect(two.validationScore).toHaveLength(5);
+    expect(bytes(two.predictProba(test))).toEqual(bytes(one.predictProba(test)));
   });
 });
 

@@ -22,35 +22,23 @@ export interface BinMapper {
   nBinsNonMissing: Uint32Array;
 }
 
+/** The rows whose values place the bin edges: the training rows `rows` (all nRows rows when null), or a random
+ * BINNING_SUBSAMPLE of them when there are more. */
+export function binningSample(rows: Uint32Array | null, nRows: number, rng: Rng): Uint32Array | null {
+  return nRows > BINNING_SUBSAMPLE ? subsampleRows(rows, nRows, BINNING_SUBSAMPLE, rng) : rows;
+}
+
 /**
- * Fits the bin thresholds on the training rows `rows` (all rows when null) of `columns`. `knownCategories` holds, for
- * each categorical feature, its sorted category codes over the whole data (so validation rows bin correctly).
+ * One feature's bin thresholds: for a categorical feature its known categories (sorted codes over the whole data, so
+ * validation rows bin correctly), else the edges found from its values at the `sample` rows (all rows when null).
  */
-export function fitBinMapper(
-  columns: Float64Array[],
-  rows: Uint32Array | null,
-  isCategorical: boolean[],
-  knownCategories: (Float64Array | null)[],
-  maxBins: number,
-  rng: Rng,
-): BinMapper {
-  const nRows = rows ? rows.length : columns[0].length;
-  let sample: Uint32Array | null = rows;
-  if (nRows > BINNING_SUBSAMPLE) sample = subsampleRows(rows, nRows, BINNING_SUBSAMPLE, rng);
-  const thresholds: Float64Array[] = [];
-  const nBinsNonMissing = new Uint32Array(columns.length);
-  for (let f = 0; f < columns.length; f++) {
-    const cats = knownCategories[f];
-    if (isCategorical[f]) {
-      if (!cats) throw new Error(`binning: known categories of feature ${f} are missing`);
-      thresholds.push(cats);
-      nBinsNonMissing[f] = cats.length;
-    } else {
-      const t = findThresholds(nonMissingValues(columns[f], sample), maxBins);
-      thresholds.push(t);
-      nBinsNonMissing[f] = t.length + 1;
-    }
-  }
+export function featureThresholds(column: Float64Array, sample: Uint32Array | null, categories: Float64Array | null, maxBins: number): Float64Array {
+  return categories ?? findThresholds(nonMissingValues(column, sample), maxBins);
+}
+
+/** The mapper of thresholds found by featureThresholds(), feature by feature. */
+export function binMapperOf(thresholds: Float64Array[], isCategorical: boolean[], maxBins: number): BinMapper {
+  const nBinsNonMissing = Uint32Array.from(thresholds, (t, f) => (isCategorical[f] ? t.length : t.length + 1));
   return { maxBins, isCategorical: isCategorical.slice(), thresholds, nBinsNonMissing };
 }
 

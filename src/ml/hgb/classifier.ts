@@ -7,7 +7,7 @@ import { describe, toFrame } from '../frame.js';
 import { rocAuc } from '../metrics.js';
 import { createRng, type Rng } from '../random.js';
 import type { BinaryClassifier, Frame, Matrix } from '../types.js';
-import { binColumn, type BinMapper, fitBinMapper } from './binning.js';
+import { binColumn, type BinMapper, binMapperOf, binningSample } from './binning.js';
 import { addBinnedPredictions, TreeGrower } from './grower.js';
 import { baselineLogOdds, meanLoss } from './loss.js';
 import { createExecutor } from './parallel.js';
@@ -81,7 +81,7 @@ export class HistGradientBoostingClassifier implements BinaryClassifier {
       throw new RangeError("HistGradientBoostingClassifier: scoring 'roc_auc' does not support sample or class weights; use 'loss'");
     }
 
-    const mapper = fitBinMapper(frame.columns, trainRows, isCategorical, knownCategories, p.maxBins, rng);
+    const binSample = binningSample(trainRows, nTrain, rng);
     const missingBin = p.maxBins;
     const baseline = baselineLogOdds(yTrain, wTrain);
     const maxLeaves = p.maxLeafNodes ?? Math.floor(nTrain / p.minSamplesLeaf) + 1;
@@ -91,11 +91,9 @@ export class HistGradientBoostingClassifier implements BinaryClassifier {
     });
     try {
       const { X: binned, raw } = exec.buffers;
+      const mapper = binMapperOf(exec.bin(frame.columns, trainRows, binSample, knownCategories, p.maxBins), isCategorical, p.maxBins);
       const hasMissing = new Uint8Array(nFeatures);
-      for (let f = 0; f < nFeatures; f++) {
-        binColumn(frame.columns[f], trainRows, nTrain, mapper.thresholds[f], isCategorical[f], missingBin, binned, f * nTrain);
-        hasMissing[f] = binned.subarray(f * nTrain, (f + 1) * nTrain).includes(missingBin) ? 1 : 0;
-      }
+      for (let f = 0; f < nFeatures; f++) hasMissing[f] = binned.subarray(f * nTrain, (f + 1) * nTrain).includes(missingBin) ? 1 : 0;
       exec.prepare(mapper.nBinsNonMissing, hasMissing, Uint8Array.from(isCategorical, Number));
       const validation = split ? binnedValidation(frame, split.validation, labels, weight, mapper, baseline) : null;
       const monitor = earlyStopping ? new EarlyStoppingMonitor(p, yTrain, wTrain, raw, validation, rng) : null;

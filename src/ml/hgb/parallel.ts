@@ -2,21 +2,24 @@
  * Where the heavy loops of a fit run. The binned data, the (gradient, hessian) pairs, the row partition and the
  * histograms live in one shared WebAssembly.Memory (the histogram kernels are WebAssembly, see wasm-kernels.ts); labels,
  * weights and raw scores in SharedArrayBuffers. SerialExecutor runs everything on the calling thread. ThreadedExecutor
- * splits each command between the calling thread and nThreads - 1 worker threads (features for histograms, rows for
- * gradients); the calling thread sleeps in Atomics.wait while workers finish, so nobody spins. Each feature's
- * histogram and each row's gradient is computed by one thread in a fixed order, so results do not depend on nThreads.
+ * splits each command between the calling thread and nThreads - 1 worker threads (features for binning and histograms,
+ * rows for gradients); a waiting thread polls briefly, then sleeps in Atomics.wait, so nobody spins for long. Each
+ * feature's histogram and each row's gradient is computed by one thread in a fixed order, so results do not depend on
+ * nThreads.
  *
  * Locating the worker script: next to this module as worker.js. When running from TypeScript sources (vitest), the
  * compiled dist/ml/hgb/worker.js is used instead (`npm test` builds first); if it is missing or stale there, the fit
  * falls back to one thread with a warning. From compiled code, a missing worker is an error.
  */
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { binColumn, featureThresholds } from './binning.js';
 import { allocateFeatureWorkBuffers, FeatureWork, type FeatureWorkInit, type MemoryLayout, writeFeatureInfo } from './feature-work.js';
 import { countBins } from './histogram.js';
 import { gradientsAndHessians, type LeafIndex, markLeaves, updateScores } from './loss.js';
-import { COMMAND, CTRL, controlLength, type PortMessage, shareOf, WORKER_PROTOCOL, type WorkerInit } from './protocol.js';
+import { type BinMessage, COMMAND, CTRL, controlLength, type PortMessage, shareOf, SPIN_POLLS, WORKER_PROTOCOL, type WorkerInit } from './protocol.js';
 import type { NodeStats } from './splitter.js';
 import { createSharedMemory, kernelModule, PAGE_BYTES, type WasmMemory } from './wasm-kernels.js';
+import { compiledWorkerUrl } from '../worker-url.js';
 
 /** The arrays a fit works on; shared with workers when threaded. */
 export interface FitBuffers {
@@ -56,6 +59,12 @@ export interface Executor {
   readonly buffers: FitBuffers;
   /** The calling thread's view of the histograms and split candidates. */
   readonly work: FeatureWork;
+  /**
+   * Finds each feature's bin thresholds (featureThresholds: its categories when categorical, else edges from the values
+   * at `sample`) and fills X with the bins of the training rows `rows` (all when null); missing values go to the last
+   * bin. Returns the thresholds.
+   */
+  bin(columns: Float64Array[], rows: Uint32Array | null, sample: Uint32Array | null, categories: (Float64Array | null)[], maxBins: number): Float64Array[];
   /** Call once X is filled, before the first tree: root bin counts and the per-feature facts of the split search. */
   prepare(nBinsNonMissing: Uint32Array, hasMissing: Uint8Array, isCategorical: Uint8Array): void;
   /** A histogram slot of nFeatures * nBins * 3 numbers (contents undefined until filled). */
@@ -186,6 +195,25 @@ abstract class BaseExecutor implements Executor {
     return leaves.length;
   }
 
+  /** bin() for features [f0, f1), their thresholds into `thresholds`. */
+  protected binFeatures(
+    columns: Float64Array[],
+    rows: Uint32Array | null,
+    sample: Uint32Array | null,
+    categories: (Float64Array | null)[],
+    maxBins: number,
+    f0: number,
+    f1: number,
+    thresholds: Float64Array[],
+  ): void {
+    const { X, nRows, nBins } = this.buffers;
+    for (let f = f0; f < f1; f++) {
+      thresholds[f] = featureThresholds(columns[f], sample, categories[f], maxBins);
+      binColumn(columns[f], rows, nRows, thresholds[f], categories[f] !== null, nBins - 1, X, f * nRows);
+    }
+  }
+
+  abstract bin(columns: Float64Array[], rows: Uint32Array | null, sample: Uint32Array | null, categories: (Float64Array | null)[], maxBins: number): Float64Array[];
   abstract root(slot: number, nodes: NodeRequest[]): void;
   abstract children(small: number, start: number, count: number, parent: number, nodes: NodeRequest[]): void;
   abstract gradients(): void;
@@ -195,6 +223,12 @@ abstract class BaseExecutor implements Executor {
 }
 
 export class SerialExecutor extends BaseExecutor {
+  bin(columns: Float64Array[], rows: Uint32Array | null, sample: Uint32Array | null, categories: (Float64Array | null)[], maxBins: number): Float64Array[] {
+    const thresholds: Float64Array[] = [];
+    this.binFeatures(columns, rows, sample, categories, maxBins, 0, this.buffers.nFeatures, thresholds);
+    return thresholds;
+  }
+
   root(slot: number, nodes: NodeRequest[]): void {
     this.work.setRequests(nodes);
     this.work.root(slot, nodes.length, 0, this.buffers.nFeatures);
@@ -285,6 +319,51 @@ export class ThreadedExecutor extends BaseExecutor {
     this.await(CTRL.DONE, this.nThreads - 1, 'start');
   }
 
+  /** Each worker finds the thresholds of its share of the features and bins them, from shared copies of their values. */
+  bin(columns: Float64Array[], rows: Uint32Array | null, sample: Uint32Array | null, categories: (Float64Array | null)[], maxBins: number): Float64Array[] {
+    const { nRows, nFeatures } = this.buffers;
+    // A sample other than the training rows themselves is a subsample, copied apart.
+    const subsample = sample !== null && sample !== rows ? sample : null;
+    const copy = (indices: Uint32Array | null, size: number, f0: number, f1: number): SharedArrayBuffer => {
+      const out = new Float64Array(new SharedArrayBuffer((f1 - f0) * size * 8));
+      for (let f = f0; f < f1; f++) {
+        const column = columns[f];
+        const at = (f - f0) * size;
+        if (indices === null) out.set(column.subarray(0, size), at);
+        else for (let i = 0; i < size; i++) out[at + i] = column[indices[i]];
+      }
+      return out.buffer as SharedArrayBuffer;
+    };
+    const results: { f0: number; f1: number; thresholds: Float64Array; counts: Int32Array }[] = [];
+    for (let t = 1; t < this.nThreads; t++) {
+      const [f0, f1] = shareOf(nFeatures, t, this.nThreads);
+      const message: BinMessage = {
+        type: 'bin',
+        values: copy(rows, nRows, f0, f1),
+        sampleValues: subsample ? copy(subsample, subsample.length, f0, f1) : null,
+        sampleSize: subsample ? subsample.length : nRows,
+        categories: categories.slice(f0, f1),
+        maxBins,
+        thresholds: new SharedArrayBuffer((f1 - f0) * maxBins * 8),
+        thresholdCounts: new SharedArrayBuffer((f1 - f0) * 4),
+      };
+      results.push({ f0, f1, thresholds: new Float64Array(message.thresholds), counts: new Int32Array(message.thresholdCounts) });
+      this.ports[t - 1].postMessage(message);
+    }
+    this.dispatch(COMMAND.BIN, 0, 0, 0);
+    const thresholds: Float64Array[] = [];
+    const [f0, f1] = shareOf(nFeatures, 0, this.nThreads);
+    this.binFeatures(columns, rows, sample, categories, maxBins, f0, f1, thresholds);
+    this.await(CTRL.DONE, this.nThreads - 1, 'bin the data');
+    for (const r of results) {
+      for (let f = r.f0; f < r.f1; f++) {
+        const k = f - r.f0;
+        thresholds[f] = r.thresholds.slice(k * maxBins, k * maxBins + r.counts[k]);
+      }
+    }
+    return thresholds;
+  }
+
   root(slot: number, nodes: NodeRequest[]): void {
     const b = this.buffers;
     this.work.setRequests(nodes);
@@ -372,6 +451,7 @@ export class ThreadedExecutor extends BaseExecutor {
   /** Sleeps until ctrl[index] reaches `target`; throws a worker's error or after WORKER_TIMEOUT_MS without progress. */
   private await(index: number, target: number, what: string): void {
     const c = this.ctrl;
+    for (let poll = 0; poll < SPIN_POLLS; poll++) if (Atomics.load(c, index) >= target) return;
     for (;;) {
       if (Atomics.load(c, CTRL.ERROR) !== 0) throw new Error(this.workerError(what));
       const value = Atomics.load(c, index);
@@ -408,16 +488,6 @@ import(workerData.scriptUrl).then(
 );
 `;
 
-/** The compiled worker script for this module: ./worker.js, or dist/.../worker.js when running from src/*.ts. */
-export function workerScriptUrl(moduleUrl: string = import.meta.url): { url: URL; fromSources: boolean } {
-  if (moduleUrl.endsWith('.ts')) {
-    const i = moduleUrl.lastIndexOf('/src/');
-    const compiled = i < 0 ? moduleUrl : `${moduleUrl.slice(0, i)}/dist/${moduleUrl.slice(i + 5)}`;
-    return { url: new URL('./worker.js', compiled), fromSources: true };
-  }
-  return { url: new URL('./worker.js', moduleUrl), fromSources: false };
-}
-
 let warnedFallback = false;
 
 /**
@@ -437,7 +507,7 @@ export function createExecutor(
 ): Executor {
   const threads = Math.min(nThreads, Math.max(1, nFeatures));
   if (threads > 1 && nRows * nFeatures >= MIN_PARALLEL_FIT_WORK) {
-    const { url, fromSources } = workerScriptUrl();
+    const { url, fromSources } = compiledWorkerUrl(import.meta.url, './worker.js');
     try {
       return new ThreadedExecutor(threads, url, nRows, nFeatures, nBins, y, weight, baseline, maxLeaves, split);
     } catch (error) {

@@ -13,7 +13,8 @@
 export type RootKernel = (X: number, nRows: number, gh: number, hist: number, nBins: number, f0: number, f1: number) => void;
 /** nodeHistograms(X, nRows, pairs, hist, nBins, f0, f1, partition, start, count): adds the counts of the rows
  * partition[start .. start + count) and their (gradient, hessian) pairs, gathered in that order at `pairs` (see
- * gatherPairs), to their bins, features [f0, f1), over a zeroed histogram. */
+ * gatherPairs), to their bins, features [f0, f1), over a zeroed histogram. One pass over the rows fills a block of
+ * features; each bin still sums its rows in partition order. */
 export type NodeKernel = (
   X: number,
   nRows: number,
@@ -71,6 +72,13 @@ interface WasmApi {
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 const I32 = 0x7f;
+const V128 = 0x7b;
+/** A function body: its i32 locals (after the parameters), then its v128 locals, and its code. */
+interface KernelBody {
+  locals: number;
+  v128Locals?: number;
+  code: number[];
+}
 const uleb = (value: number): number[] => {
   const out: number[] = [];
   let v = value >>> 0;
@@ -117,6 +125,7 @@ const op = {
   and: [0x71],
   if: [0x04, 0x40],
   geU: [0x4f],
+  gtU: [0x4b],
   load8: [0x2d, 0, 0],
   load32: [0x28, 2, 0],
   load64: [0x29, 3, 0],
@@ -152,63 +161,66 @@ function forLoop(v: number, from: number[], to: number[], body: number[]): numbe
   ];
 }
 
-/** bin address = hist + (f * nBins + X[f * nRows + row]) * 24, for the row in local `row`. */
-function binAddress(p: Record<string, number>): number[] {
-  return [
-    ...op.get(p.histF), ...op.get(p.column), ...op.get(p.row), ...op.add, ...op.load8,
-    ...op.const(24), ...op.mul, ...op.add,
-  ];
-}
+/** Features whose histograms one pass over the rows fills: their 5 x 256 bins (30 KiB) stay in the L1 cache, and each
+ * row's index and pair are loaded once for all of them. */
+const FEATURE_BLOCK = 5;
 
-/** hist[k] (two doubles) += widen(pair `index` of the float32 pairs at `pairs`). */
-function addPair(k: number, pairs: number, index: number): number[] {
-  return [
-    ...op.get(k), ...op.get(k), ...op.v128Load,
-    ...op.get(pairs), ...op.get(index), ...op.const(3), ...op.shl, ...op.add, ...op.v128Load64Zero, ...op.f64x2PromoteLowF32x4,
-    ...op.f64x2Add, ...op.v128Store,
+/**
+ * Both histogram kernels: features [f0, f1) in blocks of FEATURE_BLOCK (the rest one at a time), each block in one pass
+ * over the rows, in order, so every bin sums its rows in the same order whatever the blocks. The root kernel reads all
+ * rows with their pairs from gh and leaves the counts alone; the node kernel reads its rows from the partition, their
+ * pairs gathered in that order, and counts them.
+ */
+function histogramBody(node: boolean): KernelBody {
+  // params: X, nRows, pairs (gh for the root), hist, nBins, f0, f1[, partition, start, count]; then i32 locals f, i,
+  // row, k, rows (= partition + start * 4), per feature of a block its column and histogram addresses; one v128 local,
+  // the row's pair widened to two doubles.
+  const W = FEATURE_BLOCK;
+  const p = { X: 0, nRows: 1, pairs: 2, hist: 3, nBins: 4, f0: 5, f1: 6, partition: 7, start: 8, count: 9 };
+  const first = node ? 10 : 7;
+  const [f, i, row, k, rows] = [first, first + 1, first + 2, first + 3, first + 4];
+  const column = (j: number): number => first + 5 + j;
+  const histF = (j: number): number => first + 5 + W + j;
+  const pair = first + 5 + 2 * W;
+  const blockStart = (width: number): number[] =>
+    Array.from({ length: width }, (_, j) => [
+      ...op.get(p.X), ...op.get(f), ...op.const(j), ...op.add, ...op.get(p.nRows), ...op.mul, ...op.add, ...op.set(column(j)),
+      ...op.get(p.hist), ...op.get(f), ...op.const(j), ...op.add, ...op.get(p.nBins), ...op.mul, ...op.const(24), ...op.mul, ...op.add, ...op.set(histF(j)),
+    ]).flat();
+  const countRow = [...op.get(k), ...op.get(k), ...op.f64Load(16), ...op.f64One, ...op.f64Add, ...op.f64Store(16)];
+  const perRow = (width: number): number[] => [
+    ...(node ? [...op.get(rows), ...op.get(i), ...op.const(2), ...op.shl, ...op.add, ...op.load32] : op.get(i)), ...op.set(row),
+    ...op.get(p.pairs), ...op.get(i), ...op.const(3), ...op.shl, ...op.add, ...op.v128Load64Zero, ...op.f64x2PromoteLowF32x4, ...op.set(pair),
+    ...Array.from({ length: width }, (_, j) => [
+      ...op.get(histF(j)), ...op.get(column(j)), ...op.get(row), ...op.add, ...op.load8, ...op.const(24), ...op.mul, ...op.add, ...op.set(k),
+      ...op.get(k), ...op.get(k), ...op.v128Load, ...op.get(pair), ...op.f64x2Add, ...op.v128Store,
+      ...(node ? countRow : []),
+    ]).flat(),
   ];
-}
-
-/** Per-feature prologue: column = X + f * nRows; histF = hist + f * nBins * 24. */
-function featureStart(p: Record<string, number>): number[] {
-  return [
-    ...op.get(p.X), ...op.get(p.f), ...op.get(p.nRows), ...op.mul, ...op.add, ...op.set(p.column),
-    ...op.get(p.hist), ...op.get(p.f), ...op.get(p.nBins), ...op.mul, ...op.const(24), ...op.mul, ...op.add, ...op.set(p.histF),
+  const rowLoop = (width: number): number[] => forLoop(i, op.const(0), op.get(node ? p.count : p.nRows), perRow(width));
+  /** Blocks of `width` features while they fit in [f, f1). */
+  const blocks = (width: number): number[] => [
+    ...op.block, ...op.loop,
+    ...op.get(f), ...op.const(width), ...op.add, ...op.get(p.f1), ...op.gtU, ...op.brIf(1),
+    ...blockStart(width), ...rowLoop(width),
+    ...op.get(f), ...op.const(width), ...op.add, ...op.set(f),
+    ...op.br(0),
+    ...op.end, ...op.end,
   ];
-}
-
-function rootBody(): { locals: number; code: number[] } {
-  // params 0-6; locals 7.. : f, i (= row), column, histF, k
-  const p = { X: 0, nRows: 1, gh: 2, hist: 3, nBins: 4, f0: 5, f1: 6, f: 7, row: 8, column: 9, histF: 10, k: 11 };
-  const perRow = [...binAddress(p), ...op.set(p.k), ...addPair(p.k, p.gh, p.row)];
-  const perFeature = [...featureStart(p), ...forLoop(p.row, op.const(0), op.get(p.nRows), perRow)];
-  return { locals: 5, code: [...forLoop(p.f, op.get(p.f0), op.get(p.f1), perFeature), ...op.end] };
-}
-
-function nodeBody(): { locals: number; code: number[] } {
-  // params 0-9; locals 10.. : f, i (0 .. count), column, histF, k, row, rows (= partition + start * 4)
-  const p = {
-    X: 0, nRows: 1, pairs: 2, hist: 3, nBins: 4, f0: 5, f1: 6, partition: 7, start: 8, count: 9,
-    f: 10, i: 11, column: 12, histF: 13, k: 14, row: 15, rows: 16,
-  };
-  const perRow = [
-    ...op.get(p.rows), ...op.get(p.i), ...op.const(2), ...op.shl, ...op.add, ...op.load32, ...op.set(p.row),
-    ...binAddress(p), ...op.set(p.k),
-    ...addPair(p.k, p.pairs, p.i),
-    ...op.get(p.k), ...op.get(p.k), ...op.f64Load(16), ...op.f64One, ...op.f64Add, ...op.f64Store(16),
-  ];
-  const perFeature = [...featureStart(p), ...forLoop(p.i, op.const(0), op.get(p.count), perRow)];
   return {
-    locals: 7,
+    locals: 5 + 2 * W,
+    v128Locals: 1,
     code: [
-      ...op.get(p.partition), ...op.get(p.start), ...op.const(2), ...op.shl, ...op.add, ...op.set(p.rows),
-      ...forLoop(p.f, op.get(p.f0), op.get(p.f1), perFeature),
+      ...(node ? [...op.get(p.partition), ...op.get(p.start), ...op.const(2), ...op.shl, ...op.add, ...op.set(rows)] : []),
+      ...op.get(p.f0), ...op.set(f),
+      ...blocks(W),
+      ...blocks(1),
       ...op.end,
     ],
   };
 }
 
-function gatherBody(): { locals: number; code: number[] } {
+function gatherBody(): KernelBody {
   // params: gh, partition, start, count, out; locals: i, row
   const p = { gh: 0, partition: 1, start: 2, count: 3, out: 4, i: 5, row: 6 };
   const perRow = [
@@ -220,7 +232,7 @@ function gatherBody(): { locals: number; code: number[] } {
   return { locals: 2, code: [...forLoop(p.i, op.const(0), op.get(p.count), perRow), ...op.end] };
 }
 
-function subtractBody(): { locals: number; code: number[] } {
+function subtractBody(): KernelBody {
   // params: parent, child, nDoubles; locals: k (byte offset), pairsEnd (bytes)
   const p = { parent: 0, child: 1, n: 2, k: 3, pairsEnd: 4 };
   const at = (base: number): number[] => [...op.get(base), ...op.get(p.k), ...op.add];
@@ -248,7 +260,7 @@ function subtractBody(): { locals: number; code: number[] } {
   };
 }
 
-function partitionBody(): { locals: number; code: number[] } {
+function partitionBody(): KernelBody {
   // params: column, partition, scratch, start, count, threshold, missingBin; locals: i, end, row, left, nl, nr
   const p = { column: 0, partition: 1, scratch: 2, start: 3, count: 4, threshold: 5, missingBin: 6, i: 7, end: 8, row: 9, left: 10, nl: 11, nr: 12 };
   const word = (base: number, index: number[]): number[] => [...op.get(base), ...index, ...op.const(2), ...op.shl, ...op.add];
@@ -278,8 +290,8 @@ function moduleBytes(): Uint8Array {
   const funcType = (nParams: number, results = 0): number[] => [
     0x60, ...vec(Array.from({ length: nParams }, () => [I32])), ...vec(Array.from({ length: results }, () => [I32])),
   ];
-  const body = ({ locals, code }: { locals: number; code: number[] }): number[] => {
-    const bytes = [...vec([[...uleb(locals), I32]]), ...code];
+  const body = ({ locals, v128Locals = 0, code }: KernelBody): number[] => {
+    const bytes = [...vec(v128Locals > 0 ? [[...uleb(locals), I32], [...uleb(v128Locals), V128]] : [[...uleb(locals), I32]]), ...code];
     return [...uleb(bytes.length), ...bytes];
   };
   // Imports one shared memory "env.memory" (flags 3: shared, with a maximum).
@@ -296,7 +308,7 @@ function moduleBytes(): Uint8Array {
       [...name('partitionRows'), 0x00, 3],
       [...name('gatherPairs'), 0x00, 4],
     ])),
-    ...section(10, vec([body(rootBody()), body(nodeBody()), body(subtractBody()), body(partitionBody()), body(gatherBody())])),
+    ...section(10, vec([body(histogramBody(false)), body(histogramBody(true)), body(subtractBody()), body(partitionBody()), body(gatherBody())])),
   ]);
 }
 

@@ -20,6 +20,7 @@
  * - scoreRow(row, out, trees, nTrees, groupDepths): the same for one row, eight trees walked together (groupDepths:
  *   per group of eight trees, the largest depth), the leaf values still added in tree order.
  */
+import { I32, F64, uleb, sleb, vec, name, section } from '../wasm-encoding.js';
 
 export type ScoreRowsKernel = (rows: number, nRows: number, out: number, trees: number, nTrees: number) => void;
 export type ScoreRowKernel = (row: number, out: number, trees: number, nTrees: number, groupDepths: number) => void;
@@ -50,35 +51,6 @@ interface WasmApi {
 }
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-const I32 = 0x7f;
-const F64 = 0x7c;
-const uleb = (value: number): number[] => {
-  const out: number[] = [];
-  let v = value >>> 0;
-  do {
-    let byte = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (v !== 0);
-  return out;
-};
-const sleb = (value: number): number[] => {
-  const out: number[] = [];
-  let v = value | 0;
-  for (;;) {
-    const byte = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-};
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const name = (s: string): number[] => vec([...new TextEncoder().encode(s)].map((b) => [b]));
-const section = (id: number, bytes: number[]): number[] => [id, ...uleb(bytes.length), ...bytes];
 
 const op = {
   get: (i: number) => [0x20, ...uleb(i)],

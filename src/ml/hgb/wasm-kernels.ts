@@ -7,6 +7,7 @@
  * Addresses are byte offsets in the memory. A histogram bin is 24 bytes: sum of gradients, sum of hessians, row count
  * (three doubles), at hist + (f * nBins + b) * 24.
  */
+import { I32, V128, uleb, sleb, vec, name, section } from '../wasm-encoding.js';
 
 /** rootHistograms(X, nRows, gh, hist, nBins, f0, f1): adds every row's pair to its bin, features [f0, f1). The caller
  * zeroes the sums and writes the (constant) root counts first. */
@@ -71,41 +72,12 @@ interface WasmApi {
 }
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-const I32 = 0x7f;
-const V128 = 0x7b;
 /** A function body: its i32 locals (after the parameters), then its v128 locals, and its code. */
 interface KernelBody {
   locals: number;
   v128Locals?: number;
   code: number[];
 }
-const uleb = (value: number): number[] => {
-  const out: number[] = [];
-  let v = value >>> 0;
-  do {
-    let byte = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (v !== 0);
-  return out;
-};
-const sleb = (value: number): number[] => {
-  const out: number[] = [];
-  let v = value | 0;
-  for (;;) {
-    const byte = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-};
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const name = (s: string): number[] => vec([...new TextEncoder().encode(s)].map((b) => [b]));
-const section = (id: number, bytes: number[]): number[] => [id, ...uleb(bytes.length), ...bytes];
 
 /** The instructions the kernels use (memarg: log2 alignment, then offset). */
 const op = {

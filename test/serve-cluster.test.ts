@@ -1,6 +1,6 @@
 /**
- * `serve({ workers: 2 })` as real processes: two workers share one port, a killed worker is replaced, and SIGTERM
- * drains: every request that got a 200 has its prediction stored. node:cluster re-runs the entry script in each
+ * `serve({ workers: 2 })` as real processes: two workers share one port, a killed worker is replaced, both accept the
+ * admin token the primary made, and SIGTERM drains: every request that got a 200 has its prediction stored. node:cluster re-runs the entry script in each
  * worker, which needs JavaScript, so this runs against the build (`npm test` builds first) and is skipped without it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -63,7 +63,10 @@ describe.skipIf(!built)('serve with workers', () => {
       script,
       `import { serve } from ${JSON.stringify(pathToFileURL(dist).href)};\n` +
         `import { loadConfig } from ${JSON.stringify(pathToFileURL(join(dist, '../../config.js')).href)};\n` +
-        `await serve({ workers: 2, config: loadConfig(), apiKeys: [], app: { logRequests: false } });\n`,
+        // An admin route that says which worker answered, and the token printed as the CLI prints its dashboard URL.
+        `const whoami = async (app) => { app.get('/api/whoami', async () => ({ pid: process.pid })); };\n` +
+        `await serve({ workers: 2, config: loadConfig(), apiKeys: [], app: { logRequests: false }, plugins: () => [{ plugin: whoami }],\n` +
+        `  onListening: (url, token) => console.log('admin token: ' + token) });\n`,
     );
     primary = spawn(process.execPath, [script], {
       env: {
@@ -126,6 +129,27 @@ describe.skipIf(!built)('serve with workers', () => {
     }, 'a new worker replaces the killed one');
     expect(replaced.size).toBe(2);
     expect(output).toMatch(/worker died: starting another/);
+  });
+
+  it('has every worker accept the admin token the primary made, and nothing else', async () => {
+    const token = await until(async () => /^admin token: (\S+)$/m.exec(output)?.[1], 'the primary prints the token');
+    expect(token).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    const whoami = async (authorization?: string) => {
+      const headers: Record<string, string> = { connection: 'close', ...(authorization ? { authorization } : {}) };
+      const response = await fetch(`${base}/api/whoami`, { headers, signal: AbortSignal.timeout(2000) });
+      return { status: response.status, pid: response.status === 200 ? ((await response.json()) as { pid: number }).pid : 0 };
+    };
+    const pids = new Set<number>();
+    for (let i = 0; i < 12; i++) {
+      const answer = await whoami(`Bearer ${token}`);
+      expect(answer.status).toBe(200);
+      pids.add(answer.pid);
+      expect((await whoami()).status).toBe(401);
+      expect((await whoami(`Bearer ${token.slice(1)}`)).status).toBe(401);
+    }
+    expect(pids.size).toBe(2);
+    // The workers' logs (info level) never carry it.
+    expect(output.split('\n').filter((line) => line.includes(token))).toEqual([`admin token: ${token}`]);
   });
 
   it('drains on SIGTERM: every 200 has its stored prediction and the primary exits cleanly', async () => {

@@ -1,13 +1,13 @@
 /**
  * The prediction API (Fastify 5): predict, feedback, models, health, metrics, OpenAPI docs, API-key auth. Other
  * parts of mldeploy add routes as Fastify plugins (`plugins` option, or `app.register` before `ready`); the auth
- * hook is installed first on the root instance, so their routes need a key too.
+ * hook is installed first on the root instance, so their routes are admin routes (see auth.ts) unless listed.
  */
 import type { IncomingMessage } from 'node:http';
 import { fastify, LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Store } from '../db/index.js';
 import { createLogger, type Logger } from '../logger.js';
-import { ApiKeys, isPublicRoute, presentedKey } from './auth.js';
+import { AccessControl, presentedCredential, routeClass, sessionCookie, sessionCookieName } from './auth.js';
 import type { MetricsGatherer } from './cluster-metrics.js';
 import { ServeError, validationError, type FieldError } from './errors.js';
 import { timeOrderedUuid } from './ids.js';
@@ -36,8 +36,10 @@ export interface AppOptions {
   /** `modelName` is the model POST /predict serves. */
   config: { modelName: string };
   logger?: Logger;
-  /** API keys; none (default) leaves the API open. See loadApiKeys for MLDEPLOY_API_KEYS(_FILE). */
+  /** API keys; none (default) leaves the client routes open. See loadApiKeys for MLDEPLOY_API_KEYS(_FILE). */
   apiKeys?: readonly string[];
+  /** With no API keys: the credential admin routes take; default a fresh random one (see `app.mldeploy.adminToken`). */
+  adminToken?: string;
   /** How often NAME@production is polled for a new version; default 500 ms. */
   pollIntervalMs?: number;
   /** Most rows in one predict request (413 above); default 1000. */
@@ -68,7 +70,10 @@ export interface ServeContext {
   predictionLog: PredictionLog;
   metrics: ServeMetrics;
   maxBatchRows: number;
+  /** API keys are configured: client routes need one. */
   authEnabled: boolean;
+  /** With no API keys configured: the token admin routes (the dashboard) take. Never log it. */
+  adminToken: string | undefined;
   /** Every route registered on the app (plugins' included), e.g. for an index page or an audit. */
   routes: Array<{ method: string; url: string }>;
   clusterMetrics?: MetricsGatherer;
@@ -94,7 +99,7 @@ function requestId(req: IncomingMessage): string {
  */
 class RequestLog extends LogController {
   override incomingRequest(request: FastifyRequest): void {
-    if (!this.isLogDisabled(request)) request.log.debug({ req: request }, 'incoming request');
+    if (!this.isLogDisabled(request)) request.log.debug({ req: loggedRequest(request) }, 'incoming request');
   }
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
@@ -104,11 +109,20 @@ class RequestLog extends LogController {
   }
 }
 
+/**
+ * The fields Fastify's request serializer reads, with a dashboard login's `?token=` masked: logs travel further than
+ * the server (aggregators), a credential must not.
+ */
+function loggedRequest(request: FastifyRequest) {
+  const url = request.url.replace(/([?&]token=)[^&#]*/g, '$1***');
+  return { method: request.method, url, headers: request.headers, host: request.host, ip: request.ip, socket: request.socket };
+}
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const logger = options.logger ?? createLogger();
   const maxBatchRows = options.maxBatchRows ?? 1000;
   const bodyLimit = options.bodyLimit ?? 1024 * 1024;
-  const apiKeys = new ApiKeys(options.apiKeys ?? []);
+  const access = new AccessControl(options.apiKeys ?? [], options.adminToken);
   const metrics = createServeMetrics();
 
   const app = fastify({
@@ -152,7 +166,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     predictionLog,
     metrics,
     maxBatchRows,
-    authEnabled: apiKeys.enabled,
+    authEnabled: access.keys.enabled,
+    adminToken: access.adminToken,
     routes: [],
     clusterMetrics: options.clusterMetrics,
   };
@@ -164,13 +179,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Deny by default: this hook is on the root before any route or plugin, so it guards every route but the allow-list.
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    if (!apiKeys.enabled || isPublicRoute(request.routeOptions.url)) return;
-    if (!apiKeys.accepts(presentedKey(request.headers))) {
-      reply
-        .code(401)
-        .header('www-authenticate', 'Bearer')
-        .send({ error: 'unauthorized', message: 'A valid API key is required (Authorization: Bearer <key> or x-api-key)' });
-      return reply;
+    const kind = routeClass(request.routeOptions.url);
+    if (kind === 'public') return;
+    const url = new URL(request.url, 'http://server');
+    const page = url.pathname === '/ui' || url.pathname.startsWith('/ui/');
+    const cookieName = sessionCookieName(request.socket.localPort);
+    const token = page && request.method === 'GET' ? url.searchParams.get('token') : null;
+    if (token !== null) {
+      if (!access.allows('admin', { key: token })) return unauthorized(reply, { page, wrongToken: true, keys: access.keys.enabled });
+      // Logged in: the cookie carries the credential from now on, and the token leaves the address bar and history.
+      url.searchParams.delete('token');
+      return reply
+        .header('set-cookie', sessionCookie(cookieName, token, request.protocol === 'https'))
+        .redirect(url.pathname + url.search, 303);
+    }
+    if (!access.allows(kind, presentedCredential(request.headers, cookieName))) {
+      return unauthorized(reply, { page, wrongToken: false, keys: access.keys.enabled });
     }
   });
   app.addHook('onResponse', async (request, reply) => {
@@ -201,7 +225,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.code(404).send({ error: 'not_found', message: `No route ${request.method} ${request.url.split('?')[0]}` });
   });
 
-  await registerDocs(app, { authEnabled: apiKeys.enabled });
+  await registerDocs(app, { authEnabled: access.keys.enabled });
   registerPredictRoutes(app, context);
   registerFeedbackRoute(app, context);
   registerStatusRoutes(app, context);
@@ -226,9 +250,34 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await predictionLog.close();
     await checkpointer?.stop();
   });
-  if (!apiKeys.enabled) logger.debug('no API keys configured: the API is open');
+  if (!access.keys.enabled) logger.debug('no API keys configured: client routes are open, admin routes take the admin token');
   return app;
 }
+
+/** 401: JSON for the API, an HTML page for a dashboard page that says how to get in. */
+function unauthorized(reply: FastifyReply, { page, wrongToken, keys }: { page: boolean; wrongToken: boolean; keys: boolean }) {
+  reply.code(401).header('www-authenticate', 'Bearer');
+  if (!page) {
+    const needed = keys ? 'A valid API key' : 'A valid API key or the admin token';
+    return reply.send({ error: 'unauthorized', message: `${needed} is required (Authorization: Bearer <key> or x-api-key)` });
+  }
+  const why = wrongToken
+    ? 'The token in the address is not valid (the server makes a new one each time it starts).'
+    : 'The dashboard needs a token.';
+  return reply.headers(LOGIN_PAGE_HEADERS).send(
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mldeploy: token needed</title></head>' +
+      `<body style="font-family:sans-serif;max-width:40em;margin:3em auto"><h1>Token needed</h1><p>${why}</p>` +
+      '<p>Open the dashboard URL that <code>mldeploy up</code> or <code>mldeploy serve</code> printed when it started, ' +
+      'or add <code>?token=YOUR_API_KEY</code> to this address.</p></body></html>',
+  );
+}
+
+const LOGIN_PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-store',
+};
 
 /** Fastify's schema errors (ajv) as field errors. */
 function fieldErrorsOf(validation: unknown[]): FieldError[] {

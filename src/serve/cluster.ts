@@ -3,7 +3,8 @@
  * hands connections out round-robin). The primary restarts a worker that dies, with a growing delay when workers
  * keep dying right after start, and gives up if the very first workers cannot start (a taken port, a bad database
  * URL). SIGTERM or SIGINT drains every worker: no new connections, in-flight requests answered, queued predictions
- * committed.
+ * committed. With no API keys configured, the primary makes the admin token and hands it to every worker, so any worker
+ * accepts the one token the CLI printed.
  *
  * node:cluster runs the same entry script in each worker, so `serve()` must be called the same way in every process
  * (as the CLI does); the primary part and the worker part are picked here.
@@ -12,6 +13,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { dialectOf } from '../db/index.js';
 import { createLogger, type Logger } from '../logger.js';
+import { loadApiKeys, newAdminToken } from './auth.js';
 import { relayMetrics, WorkerMetricsChannel } from './cluster-metrics.js';
 import { startServer, type RunningServer, type ServerOptions } from './server.js';
 
@@ -23,7 +25,15 @@ export interface ServeOptions extends ServerOptions {
   workers?: number;
   /** How long a draining process may take before it is stopped anyway; default 15 s. */
   shutdownTimeoutMs?: number;
+  /**
+   * Called once when the API answers, with its URL and, when no API keys are configured, the admin token (for the
+   * dashboard URL the CLI prints; keep it out of logs).
+   */
+  onListening?: (url: string, adminToken: string | undefined) => void;
 }
+
+/** How the primary hands the admin token to its workers (removed from the worker's environment once read). */
+const ADMIN_TOKEN_ENV = 'MLDEPLOY_WORKER_ADMIN_TOKEN';
 
 /** A worker that dies sooner than this after starting counts as a crash loop, and its restart is delayed. */
 const FAST_CRASH_MS = 10_000;
@@ -40,13 +50,21 @@ export async function serve(options: ServeOptions): Promise<void> {
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers must be a whole number from 1, got ${workers}`);
   const logger = options.logger ?? createLogger(options.config.logLevel);
   if (workers === 1) return runSingle({ ...options, logger });
-  if (cluster.isPrimary) return runPrimary(workers, { ...options, logger });
-  return runWorker({ ...options, logger });
+  if (cluster.isPrimary) {
+    const apiKeys = options.apiKeys ?? loadApiKeys();
+    const adminToken = apiKeys.length === 0 ? (options.adminToken ?? newAdminToken()) : undefined;
+    return runPrimary(workers, { ...options, apiKeys, adminToken, logger });
+  }
+  const adminToken = process.env[ADMIN_TOKEN_ENV];
+  // Processes this worker starts need not know it.
+  delete process.env[ADMIN_TOKEN_ENV];
+  return runWorker({ ...options, adminToken, logger });
 }
 
 async function runSingle(options: ServeOptions & { logger: Logger }): Promise<void> {
   const server = await startServer(options);
   options.logger.info({ url: server.url }, 'mldeploy API listening');
+  options.onListening?.(server.url, server.adminToken);
   await untilShutdown(options.logger, { repeatKills: true });
   await drain(server, options);
 }
@@ -118,11 +136,14 @@ function runPrimary(count: number, options: ServeOptions & { logger: Logger }): 
     const startedAt = new Map<Worker, number>();
 
     const fork = () => {
-      const worker = cluster.fork();
+      const worker = cluster.fork(options.adminToken === undefined ? {} : { [ADMIN_TOKEN_ENV]: options.adminToken });
       startedAt.set(worker, Date.now());
       worker.on('message', (message: WorkerMessage) => {
         if (message?.type === 'listening') {
-          if (!everListened) logger.info({ url: message.url, workers: count }, 'mldeploy API listening');
+          if (!everListened) {
+            logger.info({ url: message.url, workers: count }, 'mldeploy API listening');
+            options.onListening?.(message.url, options.adminToken);
+          }
           everListened = true;
         } else if (message?.type === 'start_failed' && !everListened && !shuttingDown) {
           // The first workers cannot start: restarting would fail the same way.

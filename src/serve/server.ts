@@ -12,14 +12,16 @@ import { loadApiKeys } from './auth.js';
 import { RegistryModelSource } from './registry-source.js';
 
 /** Tuning passed through to buildApp (batch limits, poll interval, prediction log, unknown-field policy). */
-export type AppTuning = Omit<AppOptions, 'store' | 'modelSource' | 'config' | 'logger' | 'apiKeys' | 'plugins'>;
+export type AppTuning = Omit<AppOptions, 'store' | 'modelSource' | 'config' | 'logger' | 'apiKeys' | 'adminToken' | 'plugins'>;
 
 export interface ServerOptions {
   config: Config;
   logger?: Logger;
   /** Default: loadApiKeys(process.env), i.e. MLDEPLOY_API_KEYS and MLDEPLOY_API_KEYS_FILE. */
   apiKeys?: string[];
-  /** Extra routes (the dashboard), built on this process's services and mounted behind the same API-key check. */
+  /** With no API keys: the token admin routes take; default a fresh random one (RunningServer.adminToken). */
+  adminToken?: string;
+  /** Extra routes (the dashboard), built on this process's services and mounted behind the same check (admin routes). */
   plugins?: (context: AppContext) => AppPlugin[];
   app?: AppTuning;
 }
@@ -28,6 +30,8 @@ export interface RunningServer {
   app: FastifyInstance;
   /** e.g. http://127.0.0.1:8086 */
   url: string;
+  /** The token admin routes (the dashboard) take when no API keys are configured. Never log it. */
+  adminToken: string | undefined;
   /** Stops taking requests, finishes in-flight ones, commits queued predictions, closes the database. */
   close(): Promise<void>;
 }
@@ -48,6 +52,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       config,
       logger,
       apiKeys,
+      adminToken: options.adminToken,
       plugins: options.plugins?.(context),
     });
     await app.listen({ port: config.port, host: config.host });
@@ -56,7 +61,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw error;
   }
   if (apiKeys.length === 0 && !LOOPBACK.has(config.host)) {
-    logger.warn(`listening on ${config.host} with no API keys: anyone who can reach it can predict and read models (set MLDEPLOY_API_KEYS)`);
+    logger.warn(`listening on ${config.host} with no API keys: anyone who can reach it can predict and list models (set MLDEPLOY_API_KEYS)`);
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -65,6 +70,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   return {
     app,
     url: `http://${host}:${port}`,
+    adminToken: app.mldeploy.adminToken,
     close() {
       closing ??= app.close().finally(() => context.close());
       return closing;

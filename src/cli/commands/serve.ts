@@ -45,6 +45,18 @@ async function loadServer() {
   return { serve, dashboard };
 }
 
+/**
+ * The dashboard URL, on stdout and never in the logs (they go to aggregators): with no API keys it carries the admin
+ * token the server made, which the dashboard turns into a cookie and removes from the address bar.
+ */
+function printDashboardUrl(url: string, adminToken: string | undefined): void {
+  if (adminToken !== undefined) {
+    process.stdout.write(`dashboard: ${url}/ui?token=${adminToken}\n`);
+  } else {
+    process.stdout.write(`dashboard: ${url}/ui (needs an API key: open ${url}/ui?token=YOUR_API_KEY once)\n`);
+  }
+}
+
 function workersFrom(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
@@ -63,7 +75,7 @@ export function registerServeCommands(program: Command): void {
       const config = configFrom(flags);
       const workers = workersFrom(flags.workers);
       const { serve, dashboard } = await loadServer();
-      await serve({ config, logger: humanLogger(config.logLevel), workers, plugins: dashboard });
+      await serve({ config, logger: humanLogger(config.logLevel), workers, plugins: dashboard, onListening: printDashboardUrl });
     });
 
   program
@@ -111,7 +123,7 @@ export function registerServeCommands(program: Command): void {
       const runner = await createRunner(schedulerContext);
       const scheduler = startScheduler({ runner, store: schedulerContext.store, logger });
       try {
-        await serve({ config, logger, workers: 1, plugins: dashboard });
+        await serve({ config, logger, workers: 1, plugins: dashboard, onListening: printDashboardUrl });
       } finally {
         await scheduler.close();
         await runner.close();

@@ -180,7 +180,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     const kind = routeClass(request.routeOptions.url);
-    if (kind === 'public') return;
+    if (access.isOpen(kind)) return;
     const url = new URL(request.url, 'http://server');
     const page = url.pathname === '/ui' || url.pathname.startsWith('/ui/');
     const cookieName = sessionCookieName(request.socket.localPort);

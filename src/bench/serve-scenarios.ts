@@ -25,7 +25,6 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request, type ClientRequest } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -38,6 +37,7 @@ import type { TabularModel } from '../ml/tabular-model.js';
 import { FileArtifactRepository } from '../tracking/artifacts/index.js';
 import { ModelRegistry } from '../tracking/registry.js';
 import { fitSyntheticLoanModel } from './loan-model.js';
+import { freePort } from './ports.js';
 import { ORIGINAL_REQUEST } from './original.js';
 
 const run = promisify(execFile);
@@ -442,14 +442,6 @@ export class PrivateMariadb implements PrivateServer {
 
 // ---------------------------------------------------------------------------------------------------------------
 // The server (the built CLI) and the load
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 

@@ -15,7 +15,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -28,6 +27,7 @@ import { serve } from '../serve/cluster.js';
 import { FileArtifactRepository } from '../tracking/artifacts/index.js';
 import { ModelRegistry } from '../tracking/registry.js';
 import { fitSyntheticLoanModel } from './loan-model.js';
+import { freePort } from './ports.js';
 import { ORIGINAL_REQUEST, ORIGINAL_SERVING } from './original.js';
 
 const MODEL = 'clients_model';
@@ -56,14 +56,6 @@ interface Outcome extends Scenario {
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** A logistic model on the original's features, fitted on synthetic applications, registered and promoted. */

@@ -222,6 +222,14 @@ interface PrivateServer {
   destroy(): Promise<void>;
 }
 
+/** Database servers refuse to run as root: when we are root, the folder goes to the server's own user. */
+async function giveToServiceUser(dir: string, user: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  const uid = (await run('id', ['-u', user])).stdout.trim();
+  const gid = (await run('id', ['-g', user])).stdout.trim();
+  chownSync(dir, Number(uid), Number(gid));
+}
+
 /**
  * A PostgreSQL cluster of its own in a temporary folder, on a free port, with its socket in that folder: it can be
  * stopped and started without touching any other server. initdb refuses to run as root, so as root it runs as the
@@ -251,11 +259,7 @@ export class PrivatePostgres implements PrivateServer {
     const bin = PrivatePostgres.binDir();
     if (!bin) throw new Error('db-outage needs PostgreSQL server binaries (initdb, pg_ctl) under /usr/lib/postgresql/N/bin');
     const dir = mkdtempSync(join(tmpdir(), 'mldeploy-pg-'));
-    if (process.getuid?.() === 0) {
-      const ids = (await run('id', ['-u', 'postgres'])).stdout.trim();
-      const gid = (await run('id', ['-g', 'postgres'])).stdout.trim();
-      chownSync(dir, Number(ids), Number(gid));
-    }
+    await giveToServiceUser(dir, 'postgres');
     const cluster = new PrivatePostgres(bin, dir, await freePort());
     try {
       await cluster.pg('initdb', ['-D', cluster.dataDir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
@@ -338,11 +342,7 @@ export class PrivateMariadb implements PrivateServer {
     const dir = mkdtempSync(join(tmpdir(), 'mldeploy-mariadb-'));
     const server = new PrivateMariadb(binaries, dir, await freePort());
     try {
-      if (process.getuid?.() === 0) {
-        const uid = (await run('id', ['-u', 'mysql'])).stdout.trim();
-        const gid = (await run('id', ['-g', 'mysql'])).stdout.trim();
-        chownSync(dir, Number(uid), Number(gid));
-      }
+      await giveToServiceUser(dir, 'mysql');
       await run(binaries.installDb, [
         '--no-defaults',
         `--datadir=${server.dataDir}`,

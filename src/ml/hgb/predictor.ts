@@ -207,16 +207,8 @@ export class FlatForest {
       const known = this.knownCategories[j];
       const k = k0 + 2 * j;
       const v = row[j];
-      if (known !== null) {
-        mem[k] = kernelCategoryCode(v, known);
-      } else if (v !== v) {
-        mem[k] = Infinity;
-        mem[k + 1] = -Infinity;
-      } else {
-        const x = v === Infinity ? Number.MAX_VALUE : v;
-        mem[k] = x;
-        mem[k + 1] = x;
-      }
+      if (known !== null) mem[k] = kernelCategoryCode(v, known);
+      else writeNumericSlots(mem, k, v);
     }
   }
 
@@ -229,18 +221,22 @@ export class FlatForest {
       for (let r = 0; r < n; r++) mem[k0 + r * w] = kernelCategoryCode(col[start + r], known);
       return;
     }
-    for (let r = 0; r < n; r++) {
-      const v = col[start + r];
-      const k = k0 + r * w;
-      if (v !== v) {
-        mem[k] = Infinity;
-        mem[k + 1] = -Infinity;
-      } else {
-        const x = v === Infinity ? Number.MAX_VALUE : v;
-        mem[k] = x;
-        mem[k + 1] = x;
-      }
-    }
+    for (let r = 0; r < n; r++) writeNumericSlots(mem, k0 + r * w, col[start + r]);
+  }
+}
+
+/**
+ * A numeric value's two slots: NaN as +inf in the first (missing goes right) and -inf in the second (missing goes
+ * left); a real +inf as MAX_VALUE so that it still goes left of a +inf threshold.
+ */
+function writeNumericSlots(mem: Float64Array, k: number, v: number): void {
+  if (v !== v) {
+    mem[k] = Infinity;
+    mem[k + 1] = -Infinity;
+  } else {
+    const x = v === Infinity ? Number.MAX_VALUE : v;
+    mem[k] = x;
+    mem[k + 1] = x;
   }
 }
 

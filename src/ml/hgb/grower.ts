@@ -63,17 +63,11 @@ export class TreeGrower {
     this.scratch = new Uint32Array(exec.buffers.nRows);
   }
 
-  /** Grows a tree on the current gradients. */
+  /** Grows a tree on the current gradients (the partition starts as the identity, reset with them). */
   grow(): GrownTree {
     const { exec, config } = this;
-    const { nRows, gh, partition } = exec.buffers;
-    for (let i = 0; i < nRows; i++) partition[i] = i;
-    let sumGrad = 0;
-    let sumHess = 0;
-    for (let i = 0; i < nRows; i++) {
-      sumGrad += gh[2 * i];
-      sumHess += gh[2 * i + 1];
-    }
+    const { nRows } = exec.buffers;
+    const { sumGrad, sumHess } = exec.gradientTotals();
     const root = newNode(0, nRows, sumGrad, sumHess, 0, 0);
     const leaves: GrowNode[] = [];
     const splittable: GrowNode[] = [];

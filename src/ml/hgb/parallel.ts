@@ -1,11 +1,10 @@
 /**
- * Where the heavy loops of a fit run. The binned data, the (gradient, hessian) pairs, the row partition and the
- * histograms live in one shared WebAssembly.Memory (the histogram kernels are WebAssembly, see wasm-kernels.ts); labels,
- * weights and raw scores in SharedArrayBuffers. SerialExecutor runs everything on the calling thread. ThreadedExecutor
- * splits each command between the calling thread and nThreads - 1 worker threads (features for binning and histograms,
- * rows for gradients); a waiting thread polls briefly, then sleeps in Atomics.wait, so nobody spins for long. Each
- * feature's histogram and each row's gradient is computed by one thread in a fixed order, so results do not depend on
- * nThreads.
+ * Where the heavy loops of a fit run. Every command (histograms, gradients, partitions, score updates) is cut into
+ * units (fit-work.ts). SerialExecutor runs them all on the calling thread. ThreadedExecutor publishes each command to
+ * nThreads - 1 worker threads and claims units alongside them (protocol.ts): whoever is awake takes the next unit, so
+ * the fitting thread never waits for a sleeping worker, only for units already under way. The binned data, gradient
+ * pairs, partition and histograms live in one shared WebAssembly.Memory (the kernels are WebAssembly, see
+ * wasm-kernels.ts), the rest in SharedArrayBuffers.
  *
  * Locating the worker script: next to this module as worker.js. When running from TypeScript sources (vitest), the
  * compiled dist/ml/hgb/worker.js is used instead (`npm test` builds first); if it is missing or stale there, the fit
@@ -13,34 +12,25 @@
  */
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { binColumn, featureThresholds } from './binning.js';
-import { allocateFeatureWorkBuffers, FeatureWork, type FeatureWorkInit, type MemoryLayout, writeFeatureInfo } from './feature-work.js';
+import { allocateShared, FitWork, type FitShared, type MemoryLayout, WORKER_TIMEOUT_MS, WorkerFailure, writeFeatureInfo } from './fit-work.js';
 import { countBins } from './histogram.js';
-import { gradientsAndHessians, type LeafIndex, markLeaves, updateScores } from './loss.js';
-import { type BinMessage, COMMAND, CTRL, controlLength, type PortMessage, shareOf, SPIN_POLLS, WORKER_PROTOCOL, type WorkerInit } from './protocol.js';
+import { type BinMessage, COMMAND, CTRL, type PortMessage, shareOf, WORKER_PROTOCOL, type WorkerInit } from './protocol.js';
 import type { NodeStats } from './splitter.js';
 import { createSharedMemory, kernelModule, PAGE_BYTES, type WasmMemory } from './wasm-kernels.js';
 import { compiledWorkerUrl } from '../worker-url.js';
 
-/** The arrays a fit works on; shared with workers when threaded. */
+/** The arrays of a fit that the grower and the classifier read. */
 export interface FitBuffers {
   nRows: number;
   nFeatures: number;
   /** Bins per feature including the missing-value bin. */
   nBins: number;
-  /** Binned training data, column-major; filled by the caller before the first command. */
+  /** Binned training data, column-major; filled by bin(). */
   X: Uint8Array;
-  y: Float64Array;
-  weight: Float64Array | null;
   /** Raw scores (log-odds) of the training rows. */
   raw: Float64Array;
-  /** Gradient and hessian of row i at 2i and 2i + 1 (float32, as scikit-learn). */
-  gh: Float32Array;
   /** Row indices, grouped by node (each node owns a contiguous range). */
   partition: Uint32Array;
-  /** A tree's leaves as (partition start, row count, value) triples, for applyLeaves(). */
-  leaves: Float64Array;
-  /** The leaf of each row in the last tree. */
-  leafOf: LeafIndex;
 }
 
 /** A leaf of a grown tree: its rows are partition[start .. start + count). */
@@ -58,7 +48,7 @@ export interface NodeRequest extends NodeStats {
 export interface Executor {
   readonly buffers: FitBuffers;
   /** The calling thread's view of the histograms and split candidates. */
-  readonly work: FeatureWork;
+  readonly work: FitWork;
   /**
    * Finds each feature's bin thresholds (featureThresholds: its categories when categorical, else edges from the values
    * at `sample`) and fills X with the bins of the training rows `rows` (all when null); missing values go to the last
@@ -75,10 +65,12 @@ export interface Executor {
   /** Histograms of rows partition[start .. start + count) into `small`, `parent` turned into the sibling's, then
    * scans `nodes` (children to split) into candidate rows 0.. */
   children(small: number, start: number, count: number, parent: number, nodes: NodeRequest[]): void;
-  /** Gradients and hessians of every row from y, raw and weight. */
+  /** Gradients and hessians of every row from y, raw and weight; resets the partition for the next tree. */
   gradients(): void;
-  /** Adds the leaves' values to their rows' raw scores, then recomputes the gradients when asked. */
+  /** Adds the leaves' values to their rows' raw scores, then, when asked, recomputes the gradients as gradients(). */
   applyLeaves(leaves: LeafRange[], withGradients: boolean): void;
+  /** Total gradient and hessian of all rows after the last gradients. */
+  gradientTotals(): { sumGrad: number; sumHess: number };
   /** Stable split of the rows partition[start .. start + count): bin of feature f <= threshold, or == missingBin, go
    * first. Returns the number of those rows. */
   partition(f: number, start: number, count: number, threshold: number, missingBin: number): number;
@@ -91,30 +83,31 @@ export const MIN_PARALLEL_FIT_WORK = 1_000_000;
 export const MIN_PARALLEL_NODE_WORK = 50_000;
 /** Below this many rows a node is partitioned by the calling thread alone. */
 export const MIN_PARALLEL_PARTITION = 30_000;
-/** A worker that neither finishes nor fails within this long is considered lost. */
-const WORKER_TIMEOUT_MS = 120_000;
 
-function layoutFor(nRows: number, nFeatures: number, nBins: number, nThreads: number): MemoryLayout {
+function layoutFor(nRows: number, nFeatures: number, nBins: number): MemoryLayout {
   const align = (v: number): number => Math.ceil(v / 16) * 16;
   const X = 0;
   const gh = align(X + nRows * nFeatures);
   const partition = align(gh + nRows * 8);
-  const scratch = align(partition + nRows * 4);
-  const pairs = align(scratch + nRows * 4);
-  const slots = align(pairs + nThreads * nRows * 8);
-  return { X, gh, partition, scratch, pairs, slots, slotBytes: nFeatures * nBins * 24 };
+  const left = align(partition + nRows * 4);
+  const right = align(left + nRows * 4);
+  const pairs = align(right + nRows * 4);
+  const slots = align(pairs + nRows * 8);
+  return { X, gh, partition, left, right, pairs, slots, slotBytes: nFeatures * nBins * 24 };
 }
 
 abstract class BaseExecutor implements Executor {
   readonly buffers: FitBuffers;
-  readonly work: FeatureWork;
-  protected readonly memory: WasmMemory;
-  protected readonly workInit: FeatureWorkInit;
+  readonly work: FitWork;
+  protected readonly shared: FitShared;
+  protected readonly ctrl: Int32Array;
+  /** The last command's number; published to workers as CTRL.GENERATION when they take part. */
+  protected generation = 0;
+  private readonly memory: WasmMemory;
   private nSlots = 0;
   private readonly free: number[] = [];
 
   constructor(
-    nThreads: number,
     nRows: number,
     nFeatures: number,
     nBins: number,
@@ -124,17 +117,16 @@ abstract class BaseExecutor implements Executor {
     maxLeaves: number,
     split: { l2Regularization: number; minSamplesLeaf: number },
   ) {
-    const bytes = (n: number): ArrayBuffer | SharedArrayBuffer => (nThreads > 1 ? new SharedArrayBuffer(n) : new ArrayBuffer(n));
-    const f64 = (source: Float64Array): Float64Array => {
-      const out = new Float64Array(bytes(source.length * 8));
+    const copy = (source: Float64Array): SharedArrayBuffer => {
+      const out = new Float64Array(new SharedArrayBuffer(source.length * 8));
       out.set(source);
-      return out;
+      return out.buffer as SharedArrayBuffer;
     };
-    const layout = layoutFor(nRows, nFeatures, nBins, nThreads);
+    const layout = layoutFor(nRows, nFeatures, nBins);
     // Room for the usual number of live histograms (one per splittable leaf); more are added as needed.
     const initialSlots = Math.min(maxLeaves + 2, 64);
     this.memory = createSharedMemory(layout.slots + initialSlots * layout.slotBytes);
-    this.workInit = {
+    this.shared = {
       nRows,
       nFeatures,
       nBins,
@@ -142,29 +134,27 @@ abstract class BaseExecutor implements Executor {
       memory: this.memory,
       module: kernelModule(),
       layout,
-      ...allocateFeatureWorkBuffers(nFeatures, nBins),
+      y: copy(y),
+      weight: weight ? copy(weight) : null,
+      ...allocateShared(nRows, nFeatures, nBins, maxLeaves),
     };
-    this.work = new FeatureWork(this.workInit, 0);
-    const buffer = this.memory.buffer;
+    this.work = new FitWork(this.shared);
+    this.work.raw.fill(baseline);
+    this.ctrl = this.work.ctrl;
     this.buffers = {
       nRows,
       nFeatures,
       nBins,
-      X: new Uint8Array(buffer, layout.X, nRows * nFeatures),
-      y: f64(y),
-      weight: weight ? f64(weight) : null,
-      raw: new Float64Array(bytes(nRows * 8)).fill(baseline),
-      gh: new Float32Array(buffer, layout.gh, 2 * nRows),
-      partition: new Uint32Array(buffer, layout.partition, nRows),
-      leaves: new Float64Array(bytes(maxLeaves * 3 * 8)),
-      leafOf: maxLeaves <= 256 ? new Uint8Array(bytes(nRows)) : new Uint32Array(bytes(nRows * 4)),
+      X: new Uint8Array(this.memory.buffer, layout.X, nRows * nFeatures),
+      raw: this.work.raw,
+      partition: this.work.partition,
     };
   }
 
   prepare(nBinsNonMissing: Uint32Array, hasMissing: Uint8Array, isCategorical: Uint8Array): void {
     const b = this.buffers;
     this.work.rootCounts.set(countBins(b.X, b.nRows, b.nFeatures, b.nBins));
-    writeFeatureInfo(this.workInit.featureInfo, nBinsNonMissing, hasMissing, isCategorical);
+    writeFeatureInfo(this.shared.featureInfo, nBinsNonMissing, hasMissing, isCategorical);
     this.work.loadFeatureInfo();
   }
 
@@ -172,7 +162,7 @@ abstract class BaseExecutor implements Executor {
     const reused = this.free.pop();
     if (reused !== undefined) return reused;
     const id = this.nSlots++;
-    const { slots, slotBytes } = this.workInit.layout;
+    const { slots, slotBytes } = this.shared.layout;
     const end = slots + (id + 1) * slotBytes;
     const size = this.memory.buffer.byteLength;
     if (end > size) this.memory.grow(Math.ceil((end - size) / PAGE_BYTES));
@@ -183,16 +173,62 @@ abstract class BaseExecutor implements Executor {
     this.free.push(slot);
   }
 
-  /** Writes the leaves into the shared buffer; returns their number. */
-  protected storeLeaves(leaves: LeafRange[]): number {
-    const out = this.buffers.leaves;
+  root(slot: number, nodes: NodeRequest[]): void {
+    this.work.setRequests(nodes);
+    this.execute(true, (c) => {
+      c[CTRL.COMMAND] = COMMAND.ROOT;
+      c[CTRL.SLOT] = slot;
+      c[CTRL.REQUESTS] = nodes.length;
+    });
+  }
+
+  children(small: number, start: number, count: number, parent: number, nodes: NodeRequest[]): void {
+    this.work.setRequests(nodes);
+    this.execute(count * this.buffers.nFeatures >= MIN_PARALLEL_NODE_WORK, (c) => {
+      c[CTRL.COMMAND] = COMMAND.CHILDREN;
+      c[CTRL.SLOT] = small;
+      c[CTRL.START] = start;
+      c[CTRL.COUNT] = count;
+      c[CTRL.PARENT] = parent;
+      c[CTRL.REQUESTS] = nodes.length;
+    });
+  }
+
+  gradients(): void {
+    this.execute(true, (c) => {
+      c[CTRL.COMMAND] = COMMAND.GRADIENTS;
+    });
+  }
+
+  applyLeaves(leaves: LeafRange[], withGradients: boolean): void {
+    const out = this.work.leaves;
     if (leaves.length * 3 > out.length) throw new Error(`internal: ${leaves.length} leaves exceed the capacity ${out.length / 3}`);
     leaves.forEach((leaf, l) => {
       out[3 * l] = leaf.start;
       out[3 * l + 1] = leaf.count;
       out[3 * l + 2] = leaf.value;
     });
-    return leaves.length;
+    this.execute(true, (c) => {
+      c[CTRL.COMMAND] = COMMAND.APPLY_LEAVES;
+      c[CTRL.COUNT] = leaves.length;
+      c[CTRL.WITH_GRADIENTS] = withGradients ? 1 : 0;
+    });
+  }
+
+  gradientTotals(): { sumGrad: number; sumHess: number } {
+    return this.work.gradientTotals();
+  }
+
+  partition(f: number, start: number, count: number, threshold: number, missingBin: number): number {
+    this.execute(count >= MIN_PARALLEL_PARTITION, (c) => {
+      c[CTRL.COMMAND] = COMMAND.PARTITION;
+      c[CTRL.FEATURE] = f;
+      c[CTRL.START] = start;
+      c[CTRL.COUNT] = count;
+      c[CTRL.THRESHOLD] = threshold;
+      c[CTRL.MISSING_BIN] = missingBin;
+    });
+    return this.work.partitionLefts();
   }
 
   /** bin() for features [f0, f1), their thresholds into `thresholds`. */
@@ -213,12 +249,10 @@ abstract class BaseExecutor implements Executor {
     }
   }
 
+  /** Runs the command that `write` puts in the control block: shared with the workers when `parallel` and there are
+   * any, else all its units on this thread. */
+  protected abstract execute(parallel: boolean, write: (ctrl: Int32Array) => void): void;
   abstract bin(columns: Float64Array[], rows: Uint32Array | null, sample: Uint32Array | null, categories: (Float64Array | null)[], maxBins: number): Float64Array[];
-  abstract root(slot: number, nodes: NodeRequest[]): void;
-  abstract children(small: number, start: number, count: number, parent: number, nodes: NodeRequest[]): void;
-  abstract gradients(): void;
-  abstract applyLeaves(leaves: LeafRange[], withGradients: boolean): void;
-  abstract partition(f: number, start: number, count: number, threshold: number, missingBin: number): number;
   abstract close(): void;
 }
 
@@ -229,37 +263,15 @@ export class SerialExecutor extends BaseExecutor {
     return thresholds;
   }
 
-  root(slot: number, nodes: NodeRequest[]): void {
-    this.work.setRequests(nodes);
-    this.work.root(slot, nodes.length, 0, this.buffers.nFeatures);
-  }
-
-  children(small: number, start: number, count: number, parent: number, nodes: NodeRequest[]): void {
-    this.work.setRequests(nodes);
-    this.work.children(small, start, count, parent, nodes.length, 0, this.buffers.nFeatures);
-  }
-
-  gradients(): void {
-    const b = this.buffers;
-    gradientsAndHessians(b.y, b.raw, b.weight, b.gh, 0, b.nRows);
-  }
-
-  applyLeaves(leaves: LeafRange[], withGradients: boolean): void {
-    const b = this.buffers;
-    markLeaves(b.partition, b.leaves, this.storeLeaves(leaves), 0, b.nRows, b.leafOf);
-    updateScores(b.leafOf, b.leaves, b.y, b.raw, b.weight, b.gh, 0, b.nRows, withGradients);
-  }
-
-  partition(f: number, start: number, count: number, threshold: number, missingBin: number): number {
-    const nLeft = this.work.partitionChunk(f, start, count, threshold, missingBin, 0, 1);
-    return this.work.mergePartition(start, count, [nLeft], 1);
+  protected execute(_parallel: boolean, write: (ctrl: Int32Array) => void): void {
+    this.work.open(++this.generation, () => write(this.ctrl), false);
+    this.work.runAll();
   }
 
   close(): void {}
 }
 
 export class ThreadedExecutor extends BaseExecutor {
-  private readonly ctrl: Int32Array;
   private readonly workers: Worker[] = [];
   private readonly ports: MessagePort[] = [];
   private closed = false;
@@ -277,26 +289,11 @@ export class ThreadedExecutor extends BaseExecutor {
     maxLeaves: number,
     split: { l2Regularization: number; minSamplesLeaf: number },
   ) {
-    super(nThreads, nRows, nFeatures, nBins, y, weight, baseline, maxLeaves, split);
-    this.ctrl = new Int32Array(new SharedArrayBuffer(controlLength(nThreads) * 4));
-    const b = this.buffers;
-    const shared = (view: ArrayBufferView): SharedArrayBuffer => view.buffer as SharedArrayBuffer;
+    super(nRows, nFeatures, nBins, y, weight, baseline, maxLeaves, split);
     try {
       for (let t = 1; t < nThreads; t++) {
         const channel = new MessageChannel();
-        const init: WorkerInit = {
-          protocol: WORKER_PROTOCOL,
-          threadIndex: t,
-          nThreads,
-          control: this.ctrl.buffer as SharedArrayBuffer,
-          work: this.workInit,
-          y: shared(b.y),
-          raw: shared(b.raw),
-          weight: b.weight ? shared(b.weight) : null,
-          leaves: shared(b.leaves),
-          leafOf: shared(b.leafOf),
-          port: channel.port2,
-        };
+        const init: WorkerInit = { protocol: WORKER_PROTOCOL, threadIndex: t, nThreads, shared: this.shared, port: channel.port2 };
         const worker = new Worker(BOOTSTRAP, {
           eval: true,
           workerData: { init, scriptUrl: workerUrl.href },
@@ -306,7 +303,7 @@ export class ThreadedExecutor extends BaseExecutor {
         this.workers.push(worker);
         this.ports.push(channel.port1);
       }
-      this.await(CTRL.READY, nThreads - 1, 'start');
+      this.awaitReady();
     } catch (error) {
       this.close();
       throw error;
@@ -315,8 +312,7 @@ export class ThreadedExecutor extends BaseExecutor {
 
   override prepare(nBinsNonMissing: Uint32Array, hasMissing: Uint8Array, isCategorical: Uint8Array): void {
     super.prepare(nBinsNonMissing, hasMissing, isCategorical);
-    this.dispatch(COMMAND.LOAD_FEATURE_INFO, 0, 0, 0);
-    this.await(CTRL.DONE, this.nThreads - 1, 'start');
+    this.perThread(COMMAND.LOAD_FEATURE_INFO, () => undefined, 'load the feature facts');
   }
 
   /** Each worker finds the thresholds of its share of the features and bins them, from shared copies of their values. */
@@ -350,11 +346,15 @@ export class ThreadedExecutor extends BaseExecutor {
       results.push({ f0, f1, thresholds: new Float64Array(message.thresholds), counts: new Int32Array(message.thresholdCounts) });
       this.ports[t - 1].postMessage(message);
     }
-    this.dispatch(COMMAND.BIN, 0, 0, 0);
     const thresholds: Float64Array[] = [];
-    const [f0, f1] = shareOf(nFeatures, 0, this.nThreads);
-    this.binFeatures(columns, rows, sample, categories, maxBins, f0, f1, thresholds);
-    this.await(CTRL.DONE, this.nThreads - 1, 'bin the data');
+    this.perThread(
+      COMMAND.BIN,
+      () => {
+        const [f0, f1] = shareOf(nFeatures, 0, this.nThreads);
+        this.binFeatures(columns, rows, sample, categories, maxBins, f0, f1, thresholds);
+      },
+      'bin the data',
+    );
     for (const r of results) {
       for (let f = r.f0; f < r.f1; f++) {
         const k = f - r.f0;
@@ -364,101 +364,60 @@ export class ThreadedExecutor extends BaseExecutor {
     return thresholds;
   }
 
-  root(slot: number, nodes: NodeRequest[]): void {
-    const b = this.buffers;
-    this.work.setRequests(nodes);
-    if (b.nRows * b.nFeatures < MIN_PARALLEL_NODE_WORK) {
-      this.work.root(slot, nodes.length, 0, b.nFeatures);
+  protected execute(parallel: boolean, write: (ctrl: Int32Array) => void): void {
+    const generation = ++this.generation;
+    const plan = this.work.open(generation, () => write(this.ctrl), parallel);
+    if (plan === null) {
+      this.work.runAll();
       return;
     }
-    this.dispatch(COMMAND.ROOT, slot, 0, 0, nodes.length);
-    const [f0, f1] = shareOf(b.nFeatures, 0, this.nThreads);
-    this.work.root(slot, nodes.length, f0, f1);
-    this.await(CTRL.DONE, this.nThreads - 1, 'build histograms');
-  }
-
-  children(small: number, start: number, count: number, parent: number, nodes: NodeRequest[]): void {
-    const b = this.buffers;
-    this.work.setRequests(nodes);
-    if (count * b.nFeatures < MIN_PARALLEL_NODE_WORK) {
-      this.work.children(small, start, count, parent, nodes.length, 0, b.nFeatures);
-      return;
-    }
-    this.dispatch(COMMAND.CHILDREN, small, start, count, nodes.length, parent);
-    const [f0, f1] = shareOf(b.nFeatures, 0, this.nThreads);
-    this.work.children(small, start, count, parent, nodes.length, f0, f1);
-    this.await(CTRL.DONE, this.nThreads - 1, 'build histograms');
-  }
-
-  gradients(): void {
-    const b = this.buffers;
-    this.dispatch(COMMAND.GRADIENTS, 0, 0, 0);
-    const [r0, r1] = shareOf(b.nRows, 0, this.nThreads);
-    gradientsAndHessians(b.y, b.raw, b.weight, b.gh, r0, r1);
-    this.await(CTRL.DONE, this.nThreads - 1, 'compute gradients');
-  }
-
-  applyLeaves(leaves: LeafRange[], withGradients: boolean): void {
-    const b = this.buffers;
-    const n = this.storeLeaves(leaves);
-    const [r0, r1] = shareOf(b.nRows, 0, this.nThreads);
-    this.dispatch(COMMAND.MARK_LEAVES, 0, 0, n);
-    markLeaves(b.partition, b.leaves, n, r0, r1, b.leafOf);
-    this.await(CTRL.DONE, this.nThreads - 1, 'update scores');
-    this.dispatch(COMMAND.UPDATE_SCORES, 0, withGradients ? 1 : 0, 0);
-    updateScores(b.leafOf, b.leaves, b.y, b.raw, b.weight, b.gh, r0, r1, withGradients);
-    this.await(CTRL.DONE, this.nThreads - 1, 'update scores');
-  }
-
-  partition(f: number, start: number, count: number, threshold: number, missingBin: number): number {
-    const c = this.ctrl;
-    if (count < MIN_PARALLEL_PARTITION) {
-      const nLeft = this.work.partitionChunk(f, start, count, threshold, missingBin, 0, 1);
-      return this.work.mergePartition(start, count, [nLeft], 1);
-    }
-    c[CTRL.FEATURE] = f;
-    c[CTRL.THRESHOLD] = threshold;
-    c[CTRL.MISSING_BIN] = missingBin;
-    this.dispatch(COMMAND.PARTITION, 0, start, count);
-    c[CTRL.LEFT_COUNTS] = this.work.partitionChunk(f, start, count, threshold, missingBin, 0, this.nThreads);
-    this.await(CTRL.DONE, this.nThreads - 1, 'partition rows');
-    return this.work.mergePartition(start, count, c.subarray(CTRL.LEFT_COUNTS), this.nThreads);
+    this.publish(generation);
+    this.work.participate(generation);
+    this.awaitDone(plan.nUnits, 'finish a command');
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    Atomics.store(this.ctrl, CTRL.COMMAND, COMMAND.STOP);
-    Atomics.add(this.ctrl, CTRL.GENERATION, 1);
-    Atomics.notify(this.ctrl, CTRL.GENERATION);
+    this.work.open(++this.generation, () => (this.ctrl[CTRL.COMMAND] = COMMAND.STOP), false);
+    this.publish(this.generation);
     for (const worker of this.workers) worker.terminate().catch(() => undefined);
     for (const port of this.ports) port.close();
   }
 
-  private dispatch(command: number, slot: number, start: number, count: number, nRequests = 0, parent = 0): void {
-    const c = this.ctrl;
-    c[CTRL.COMMAND] = command;
-    c[CTRL.SLOT] = slot;
-    c[CTRL.START] = start;
-    c[CTRL.COUNT] = count;
-    c[CTRL.REQUESTS] = nRequests;
-    c[CTRL.PARENT] = parent;
-    Atomics.store(c, CTRL.DONE, 0);
-    Atomics.add(c, CTRL.GENERATION, 1);
-    Atomics.notify(c, CTRL.GENERATION);
+  /** A command each thread does its own share of: the workers theirs, this thread `own`. */
+  private perThread(command: number, own: () => void, what: string): void {
+    const generation = ++this.generation;
+    this.work.open(generation, () => (this.ctrl[CTRL.COMMAND] = command), false);
+    this.publish(generation);
+    own();
+    this.awaitDone(this.nThreads - 1, what);
   }
 
-  /** Sleeps until ctrl[index] reaches `target`; throws a worker's error or after WORKER_TIMEOUT_MS without progress. */
-  private await(index: number, target: number, what: string): void {
+  private publish(generation: number): void {
+    Atomics.store(this.ctrl, CTRL.GENERATION, generation);
+    Atomics.notify(this.ctrl, CTRL.GENERATION);
+  }
+
+  private awaitDone(target: number, what: string): void {
+    try {
+      this.work.awaitDone(target);
+    } catch (error) {
+      if (error instanceof WorkerFailure) throw new Error(this.workerError(what));
+      throw error;
+    }
+  }
+
+  /** Sleeps until every worker has started; throws a worker's error or after WORKER_TIMEOUT_MS. */
+  private awaitReady(): void {
     const c = this.ctrl;
-    for (let poll = 0; poll < SPIN_POLLS; poll++) if (Atomics.load(c, index) >= target) return;
+    const deadline = Date.now() + WORKER_TIMEOUT_MS;
     for (;;) {
-      if (Atomics.load(c, CTRL.ERROR) !== 0) throw new Error(this.workerError(what));
-      const value = Atomics.load(c, index);
-      if (value >= target) return;
-      if (Atomics.wait(c, index, value, WORKER_TIMEOUT_MS) === 'timed-out' && Atomics.load(c, index) === value) {
-        throw new Error(`HGB worker threads did not ${what} within ${WORKER_TIMEOUT_MS / 1000} s`);
-      }
+      if (Atomics.load(c, CTRL.ERROR) !== 0) throw new Error(this.workerError('start'));
+      const ready = Atomics.load(c, CTRL.READY);
+      if (ready >= this.nThreads - 1) return;
+      if (Date.now() > deadline) throw new Error(`HGB worker threads did not start within ${WORKER_TIMEOUT_MS / 1000} s`);
+      Atomics.wait(c, CTRL.READY, ready, 100);
     }
   }
 
@@ -480,7 +439,7 @@ const { workerData } = require('node:worker_threads');
 import(workerData.scriptUrl).then(
   (m) => m.runHgbWorker(workerData.init),
   (error) => {
-    const ctrl = new Int32Array(workerData.init.control);
+    const ctrl = new Int32Array(workerData.init.shared.control);
     workerData.init.port.postMessage({ type: 'error', message: 'cannot load ' + workerData.scriptUrl + ': ' + (error && error.message) });
     Atomics.store(ctrl, ${CTRL.ERROR}, 1);
     Atomics.notify(ctrl, ${CTRL.READY});
@@ -518,5 +477,5 @@ export function createExecutor(
       }
     }
   }
-  return new SerialExecutor(1, nRows, nFeatures, nBins, y, weight, baseline, maxLeaves, split);
+  return new SerialExecutor(nRows, nFeatures, nBins, y, weight, baseline, maxLeaves, split);
 }

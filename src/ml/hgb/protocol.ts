@@ -1,54 +1,71 @@
 /**
- * What the fitting thread and its HGB workers share: the layout of the control block (an Int32Array over a
- * SharedArrayBuffer) and the data handed to each worker at start. Workers sleep in Atomics.wait on GENERATION; the
- * fitting thread writes a command, bumps GENERATION and notifies; each worker does its share, then increments DONE.
+ * How the fitting thread and its HGB workers share a command. The fitting thread writes a command and its parameters
+ * into the control block (an Int32Array over a SharedArrayBuffer), opens its units for claiming and bumps GENERATION.
+ * Every thread that is awake then claims units one at a time from the claim word until none are left, so a worker that
+ * wakes late takes fewer units and the fitting thread never waits for one that is asleep; it only waits for units
+ * already claimed to finish. A command may have two phases: a unit of the second waits until every unit of the first
+ * is done. Per-thread commands (LOAD_FEATURE_INFO, BIN) are not claimed: each thread does its own share.
+ *
+ * The claim word is a BigInt64: the command's generation in the high 32 bits, the next unit in the low 32. A thread
+ * claims with compare-and-swap only while the generation is the one whose parameters it read, so a worker that wakes
+ * after its command ended can never take a unit of the next one with stale parameters.
  */
 
 /** Bumped whenever this protocol or the kernels change, so that a stale compiled worker is detected. */
-export const WORKER_PROTOCOL = 9;
+export const WORKER_PROTOCOL = 10;
 
 /** Reads of a control word before a waiting thread sleeps in Atomics.wait (about 40 us, an Atomics.load costing some
  * 20 ns): catches the next step of a fit, which usually follows within microseconds, without a futex wake-up, and
  * wastes little CPU on a busy machine. */
 export const SPIN_POLLS = 2_000;
 
+/** Rows per unit of the row-wise commands (gradients, score updates, gathers, partitions). Fixed, so that per-chunk
+ * sums do not depend on the number of threads. */
+export const ROW_CHUNK = 32_768;
+
 export const CTRL = {
   GENERATION: 0,
   COMMAND: 1,
+  /** Units of the current command finished. */
   DONE: 2,
   READY: 3,
   ERROR: 4,
-  SLOT: 5,
-  START: 6,
-  COUNT: 7,
-  REQUESTS: 8,
-  PARENT: 9,
-  FEATURE: 10,
-  THRESHOLD: 11,
-  MISSING_BIN: 12,
-  /** Left-row counts of the threads' chunks after PARTITION, one per thread from here. */
-  LEFT_COUNTS: 13,
+  N_UNITS: 5,
+  /** First unit of the second phase (N_UNITS when there is one phase). */
+  PHASE_TWO: 6,
+  SLOT: 7,
+  START: 8,
+  COUNT: 9,
+  REQUESTS: 10,
+  PARENT: 11,
+  FEATURE: 12,
+  THRESHOLD: 13,
+  MISSING_BIN: 14,
+  /** APPLY_LEAVES: 1 to recompute gradients too. */
+  WITH_GRADIENTS: 15,
 } as const;
 
-/** Length of the control block for n threads. */
-export const controlLength = (nThreads: number): number => CTRL.LEFT_COUNTS + nThreads;
+export const CONTROL_LENGTH = 16;
 
 export const COMMAND = {
   STOP: 0,
+  /** Per thread: reload the per-feature facts. */
   LOAD_FEATURE_INFO: 1,
-  /** SLOT; scan REQUESTS nodes. */
-  ROOT: 2,
-  /** SLOT = small child, rows START .. START + COUNT, PARENT; scan REQUESTS nodes. */
-  CHILDREN: 3,
-  GRADIENTS: 4,
-  /** COUNT = number of leaves (partition positions split between threads). */
-  MARK_LEAVES: 5,
-  /** START = 1 to recompute gradients too (rows split between threads). */
-  UPDATE_SCORES: 6,
-  /** Rows START .. START + COUNT split on FEATURE, THRESHOLD, MISSING_BIN; each thread a chunk (LEFT_COUNTS). */
+  /** Per thread: bin the thread's features from the BinMessage waiting on its port. */
+  BIN: 2,
+  /** Histograms of all rows into SLOT, then scan REQUESTS nodes; a unit per feature block. */
+  ROOT: 3,
+  /** Rows START .. START + COUNT: gather their gradient pairs (a unit per row chunk), then a unit per feature block:
+   * their histograms into SLOT, PARENT turned into the sibling's, scan REQUESTS nodes. */
+  CHILDREN: 4,
+  /** Gradients of every row, per row chunk; also the chunk's gradient sums and the identity partition. */
+  GRADIENTS: 5,
+  /** COUNT leaves: mark each row's leaf (per chunk of partition positions), then per row chunk add the leaf values to
+   * the raw scores, and when WITH_GRADIENTS as GRADIENTS. */
+  APPLY_LEAVES: 6,
+  /** Rows START .. START + COUNT split on FEATURE, THRESHOLD, MISSING_BIN: each chunk into the left and right scratch
+   * arrays, then each chunk copied back to its place. */
   PARTITION: 7,
-  /** Bin the thread's features from the BinMessage waiting on its port. */
-  BIN: 8,
 } as const;
 
 export interface WorkerInit {
@@ -56,15 +73,7 @@ export interface WorkerInit {
   /** 1..nThreads-1 (the fitting thread is thread 0). */
   threadIndex: number;
   nThreads: number;
-  control: SharedArrayBuffer;
-  /** Histograms and split search (see FeatureWork). */
-  work: import('./feature-work.js').FeatureWorkInit;
-  y: SharedArrayBuffer;
-  raw: SharedArrayBuffer;
-  weight: SharedArrayBuffer | null;
-  leaves: SharedArrayBuffer;
-  /** Uint8 per row when trees have at most 256 leaves, else Uint32. */
-  leafOf: SharedArrayBuffer;
+  shared: import('./fit-work.js').FitShared;
   /** Where the worker reports errors. */
   port: import('node:worker_threads').MessagePort;
 }
@@ -94,3 +103,6 @@ export interface BinMessage {
 export function shareOf(total: number, t: number, n: number): [number, number] {
   return [Math.floor((total * t) / n), Math.floor((total * (t + 1)) / n)];
 }
+
+/** Units of ROW_CHUNK rows needed for `count` rows. */
+export const rowChunks = (count: number): number => Math.ceil(count / ROW_CHUNK);

@@ -34,14 +34,14 @@ export type NodeKernel = (
 export type GatherKernel = (gh: number, partition: number, start: number, count: number, out: number) => void;
 /** subtractHistograms(parent, child, nDoubles): parent[k] -= child[k], two doubles at a time. */
 export type SubtractKernel = (parent: number, child: number, nDoubles: number) => void;
-/** partitionRows(column, partition, scratch, start, count, threshold, missingBin): stable, branch-free split of the
- * rows partition[start .. start + count) on bin <= threshold or bin == missingBin: left rows stay in place (in order),
- * right rows go to scratch[0 ..]. Returns the number of left rows. */
+/** partitionRows(column, rows, left, right, count, threshold, missingBin): stable, branch-free split of the `count`
+ * row indices at `rows` on bin <= threshold or bin == missingBin: left rows to `left`, right rows to `right`, each in
+ * order. Returns the number of left rows. */
 export type PartitionKernel = (
   column: number,
-  partition: number,
-  scratch: number,
-  start: number,
+  rows: number,
+  left: number,
+  right: number,
   count: number,
   threshold: number,
   missingBin: number,
@@ -135,7 +135,7 @@ function forLoop(v: number, from: number[], to: number[], body: number[]): numbe
 
 /** Features whose histograms one pass over the rows fills: their 5 x 256 bins (30 KiB) stay in the L1 cache, and each
  * row's index and pair are loaded once for all of them. */
-const FEATURE_BLOCK = 5;
+export const FEATURE_BLOCK = 5;
 
 /**
  * Both histogram kernels: features [f0, f1) in blocks of FEATURE_BLOCK (the rest one at a time), each block in one pass
@@ -233,29 +233,21 @@ function subtractBody(): KernelBody {
 }
 
 function partitionBody(): KernelBody {
-  // params: column, partition, scratch, start, count, threshold, missingBin; locals: i, end, row, left, nl, nr
-  const p = { column: 0, partition: 1, scratch: 2, start: 3, count: 4, threshold: 5, missingBin: 6, i: 7, end: 8, row: 9, left: 10, nl: 11, nr: 12 };
-  const word = (base: number, index: number[]): number[] => [...op.get(base), ...index, ...op.const(2), ...op.shl, ...op.add];
+  // params: column, rows, left, right, count, threshold, missingBin; locals: i, row, isLeft, nl, nr
+  const p = { column: 0, rows: 1, left: 2, right: 3, count: 4, threshold: 5, missingBin: 6, i: 7, row: 8, isLeft: 9, nl: 10, nr: 11 };
+  const word = (base: number, index: number): number[] => [...op.get(base), ...op.get(index), ...op.const(2), ...op.shl, ...op.add];
   const perRow = [
-    ...word(p.partition, op.get(p.i)), ...op.load32, ...op.set(p.row),
-    // left = bin <= threshold | bin == missingBin
-    ...op.get(p.column), ...op.get(p.row), ...op.add, ...op.load8, ...op.tee(p.left), ...op.get(p.threshold), ...op.leU,
-    ...op.get(p.left), ...op.get(p.missingBin), ...op.eq, ...op.or, ...op.set(p.left),
-    // partition[start + nl] = row; scratch[nr] = row; nl += left; nr += 1 - left
-    ...word(p.partition, [...op.get(p.start), ...op.get(p.nl), ...op.add]), ...op.get(p.row), ...op.store32,
-    ...word(p.scratch, op.get(p.nr)), ...op.get(p.row), ...op.store32,
-    ...op.get(p.nl), ...op.get(p.left), ...op.add, ...op.set(p.nl),
-    ...op.get(p.nr), ...op.const(1), ...op.add, ...op.get(p.left), ...op.sub, ...op.set(p.nr),
+    ...word(p.rows, p.i), ...op.load32, ...op.set(p.row),
+    // isLeft = bin <= threshold | bin == missingBin
+    ...op.get(p.column), ...op.get(p.row), ...op.add, ...op.load8, ...op.tee(p.isLeft), ...op.get(p.threshold), ...op.leU,
+    ...op.get(p.isLeft), ...op.get(p.missingBin), ...op.eq, ...op.or, ...op.set(p.isLeft),
+    // left[nl] = row; right[nr] = row; nl += isLeft; nr += 1 - isLeft
+    ...word(p.left, p.nl), ...op.get(p.row), ...op.store32,
+    ...word(p.right, p.nr), ...op.get(p.row), ...op.store32,
+    ...op.get(p.nl), ...op.get(p.isLeft), ...op.add, ...op.set(p.nl),
+    ...op.get(p.nr), ...op.const(1), ...op.add, ...op.get(p.isLeft), ...op.sub, ...op.set(p.nr),
   ];
-  return {
-    locals: 6,
-    code: [
-      ...op.get(p.start), ...op.get(p.count), ...op.add, ...op.set(p.end),
-      ...forLoop(p.i, op.get(p.start), op.get(p.end), perRow),
-      ...op.get(p.nl),
-      ...op.end,
-    ],
-  };
+  return { locals: 5, code: [...forLoop(p.i, op.const(0), op.get(p.count), perRow), ...op.get(p.nl), ...op.end] };
 }
 
 function moduleBytes(): Uint8Array {

@@ -1,0 +1,448 @@
+/**
+ * The units of work of a fit, run by whichever thread claims them (see protocol.ts): a block of features' histograms
+ * and split scan, a chunk of rows' gradients, gathers, partition or score updates. The same class runs on the fitting
+ * thread and in the workers, over one shared WebAssembly.Memory (binned data, gradient pairs, partition, histograms)
+ * and shared buffers for the rest. Every unit writes its own part of the outputs, and every sum runs in a fixed order
+ * (a bin over its rows in partition order, a chunk's gradient totals over its rows), so the results do not depend on
+ * which thread ran which unit, nor on the number of threads.
+ */
+import { COMMAND, CTRL, ROW_CHUNK, rowChunks, SPIN_POLLS } from './protocol.js';
+import { gradientsAndHessians, type LeafIndex, markLeaves, updateScores } from './loss.js';
+import { CANDIDATE_SIZE, type NodeStats, scanFeatures, type SplitContext } from './splitter.js';
+import { FEATURE_BLOCK, instantiateKernels, type Kernels, type WasmMemory, type WasmModule } from './wasm-kernels.js';
+
+/** Byte offsets of the arrays in the WebAssembly memory; histogram slots follow each other from `slots`. */
+export interface MemoryLayout {
+  X: number;
+  gh: number;
+  partition: number;
+  /** nRows uint32 each: where a partition chunk's left and right rows go before they are copied back. */
+  left: number;
+  right: number;
+  /** nRows float32 pairs: a node's gradient pairs in partition order. */
+  pairs: number;
+  slots: number;
+  slotBytes: number;
+}
+
+/** Nodes scanned by one command at most: the two children of a split. */
+export const MAX_REQUESTS = 2;
+/** A scan request: histogram slot, rows, gradient sum, hessian sum, value. */
+const REQUEST_SIZE = 5;
+/** A worker that neither finishes nor fails within this long is considered lost. */
+export const WORKER_TIMEOUT_MS = 120_000;
+
+/** Everything the threads of a fit share. */
+export interface FitShared {
+  nRows: number;
+  nFeatures: number;
+  nBins: number;
+  l2Regularization: number;
+  minSamplesLeaf: number;
+  memory: WasmMemory;
+  module: WasmModule;
+  layout: MemoryLayout;
+  /** Root bin counts, nFeatures * nBins. */
+  rootCounts: SharedArrayBuffer;
+  /** Int32 per feature: bins used by non-missing values, had missing values (0/1), categorical (0/1). */
+  featureInfo: SharedArrayBuffer;
+  /** MAX_REQUESTS rows of nFeatures * CANDIDATE_SIZE numbers. */
+  candidates: SharedArrayBuffer;
+  /** MAX_REQUESTS * REQUEST_SIZE numbers. */
+  requests: SharedArrayBuffer;
+  y: SharedArrayBuffer;
+  weight: SharedArrayBuffer | null;
+  /** Raw scores (log-odds) of the training rows. */
+  raw: SharedArrayBuffer;
+  /** A tree's leaves as (partition start, row count, value) triples. */
+  leaves: SharedArrayBuffer;
+  /** The leaf of each row in the last tree: uint8 when trees have at most 256 leaves, else uint32. */
+  leafOf: SharedArrayBuffer;
+  /** Int32 per row chunk: left rows of a partition chunk. */
+  chunkLefts: SharedArrayBuffer;
+  /** Float64 pair per row chunk: the chunk's gradient and hessian totals. */
+  chunkTotals: SharedArrayBuffer;
+  /** Int32 control block (CTRL). */
+  control: SharedArrayBuffer;
+  /** One BigInt64: the claim word. */
+  claim: SharedArrayBuffer;
+}
+
+/** The shared buffers of a fit, the WebAssembly memory aside. */
+export function allocateShared(
+  nRows: number,
+  nFeatures: number,
+  nBins: number,
+  maxLeaves: number,
+): Omit<FitShared, 'nRows' | 'nFeatures' | 'nBins' | 'l2Regularization' | 'minSamplesLeaf' | 'memory' | 'module' | 'layout' | 'y' | 'weight'> {
+  const bytes = (n: number): SharedArrayBuffer => new SharedArrayBuffer(n);
+  return {
+    rootCounts: bytes(nFeatures * nBins * 8),
+    featureInfo: bytes(nFeatures * 3 * 4),
+    candidates: bytes(MAX_REQUESTS * nFeatures * CANDIDATE_SIZE * 8),
+    requests: bytes(MAX_REQUESTS * REQUEST_SIZE * 8),
+    raw: bytes(nRows * 8),
+    leaves: bytes(maxLeaves * 3 * 8),
+    leafOf: bytes(maxLeaves <= 256 ? nRows : nRows * 4),
+    chunkLefts: bytes(rowChunks(nRows) * 4),
+    chunkTotals: bytes(rowChunks(nRows) * 16),
+    control: bytes(16 * 4),
+    claim: bytes(8),
+  };
+}
+
+/** The units of a command: the first phase's, then the second's (none when phaseTwo === nUnits). */
+export interface UnitPlan {
+  nUnits: number;
+  phaseTwo: number;
+}
+
+/** Feature blocks of a histogram command: FEATURE_BLOCK features each, the kernel's pass over the rows. */
+export const featureBlocks = (nFeatures: number): number => Math.ceil(nFeatures / FEATURE_BLOCK);
+
+export class FitWork {
+  readonly ctx: SplitContext;
+  readonly rootCounts: Float64Array;
+  readonly candidates: Float64Array;
+  readonly ctrl: Int32Array;
+  readonly y: Float64Array;
+  readonly weight: Float64Array | null;
+  readonly raw: Float64Array;
+  readonly leaves: Float64Array;
+  readonly leafOf: LeafIndex;
+  readonly gh: Float32Array;
+  readonly partition: Uint32Array;
+  private readonly left: Uint32Array;
+  private readonly right: Uint32Array;
+  private readonly chunkLefts: Int32Array;
+  private readonly chunkTotals: Float64Array;
+  private readonly claim: BigInt64Array;
+  private readonly requests: Float64Array;
+  private readonly kernels: Kernels;
+  private readonly views: Float64Array[] = [];
+
+  constructor(private readonly shared: FitShared) {
+    const { nRows, nFeatures: f, layout, memory } = shared;
+    const info = new Int32Array(shared.featureInfo);
+    this.ctx = {
+      nBins: shared.nBins,
+      missingBin: shared.nBins - 1,
+      nBinsNonMissing: new Uint32Array(info.buffer, 0, f),
+      hasMissing: new Uint8Array(f),
+      isCategorical: new Uint8Array(f),
+      l2Regularization: shared.l2Regularization,
+      minSamplesLeaf: shared.minSamplesLeaf,
+    };
+    this.rootCounts = new Float64Array(shared.rootCounts);
+    this.candidates = new Float64Array(shared.candidates);
+    this.requests = new Float64Array(shared.requests);
+    this.ctrl = new Int32Array(shared.control);
+    this.claim = new BigInt64Array(shared.claim);
+    this.y = new Float64Array(shared.y);
+    this.weight = shared.weight ? new Float64Array(shared.weight) : null;
+    this.raw = new Float64Array(shared.raw);
+    this.leaves = new Float64Array(shared.leaves);
+    this.leafOf = shared.leafOf.byteLength === nRows ? new Uint8Array(shared.leafOf) : new Uint32Array(shared.leafOf);
+    this.chunkLefts = new Int32Array(shared.chunkLefts);
+    this.chunkTotals = new Float64Array(shared.chunkTotals);
+    // The memory grows only beyond these arrays (more histogram slots), and views of a shared memory stay valid.
+    this.gh = new Float32Array(memory.buffer, layout.gh, 2 * nRows);
+    this.partition = new Uint32Array(memory.buffer, layout.partition, nRows);
+    this.left = new Uint32Array(memory.buffer, layout.left, nRows);
+    this.right = new Uint32Array(memory.buffer, layout.right, nRows);
+    this.kernels = instantiateKernels(memory, shared.module);
+  }
+
+  /** Reads the per-feature facts the fitting thread wrote with writeFeatureInfo(). */
+  loadFeatureInfo(): void {
+    const info = new Int32Array(this.shared.featureInfo);
+    const f = this.shared.nFeatures;
+    for (let j = 0; j < f; j++) {
+      this.ctx.hasMissing[j] = info[f + j];
+      this.ctx.isCategorical[j] = info[2 * f + j];
+    }
+  }
+
+  /** A slot's histogram; the memory may have grown since the view cache was filled. */
+  slot(id: number): Float64Array {
+    let view = this.views[id];
+    if (view === undefined) {
+      const { slots, slotBytes } = this.shared.layout;
+      view = new Float64Array(this.shared.memory.buffer, slots + id * slotBytes, slotBytes / 8);
+      this.views[id] = view;
+    }
+    return view;
+  }
+
+  setRequests(nodes: (NodeStats & { slot: number })[]): void {
+    nodes.forEach((node, i) => {
+      const k = i * REQUEST_SIZE;
+      this.requests[k] = node.slot;
+      this.requests[k + 1] = node.count;
+      this.requests[k + 2] = node.sumGrad;
+      this.requests[k + 3] = node.sumHess;
+      this.requests[k + 4] = node.value;
+    });
+  }
+
+  /** The units of the command in the control block. */
+  plan(): UnitPlan {
+    const c = this.ctrl;
+    const blocks = featureBlocks(this.shared.nFeatures);
+    switch (c[CTRL.COMMAND]) {
+      case COMMAND.ROOT:
+        return { nUnits: blocks, phaseTwo: blocks };
+      case COMMAND.CHILDREN: {
+        const gathers = rowChunks(c[CTRL.COUNT]);
+        return { nUnits: gathers + blocks, phaseTwo: gathers };
+      }
+      case COMMAND.PARTITION: {
+        const chunks = rowChunks(c[CTRL.COUNT]);
+        return { nUnits: 2 * chunks, phaseTwo: chunks };
+      }
+      case COMMAND.GRADIENTS: {
+        const chunks = rowChunks(this.shared.nRows);
+        return { nUnits: chunks, phaseTwo: chunks };
+      }
+      case COMMAND.APPLY_LEAVES: {
+        const chunks = rowChunks(this.shared.nRows);
+        return { nUnits: 2 * chunks, phaseTwo: chunks };
+      }
+      default:
+        throw new Error(`internal: command ${c[CTRL.COMMAND]} has no units`);
+    }
+  }
+
+  /** Runs every unit of the command in the control block on this thread, in order. */
+  runAll(): void {
+    const { nUnits, phaseTwo } = this.plan();
+    for (let unit = 0; unit < nUnits; unit++) this.run(unit, phaseTwo);
+  }
+
+  /**
+   * Publishes the command `generation` (the caller then bumps CTRL.GENERATION): closes the previous command first, so
+   * that a thread still holding its parameters cannot claim any more, writes the parameters and, when `claimable`,
+   * opens the new command's units for claiming. Returns their plan (null for a per-thread command).
+   */
+  open(generation: number, writeParameters: () => void, claimable: boolean): UnitPlan | null {
+    Atomics.store(this.claim, 0, claimWord(generation, CLOSED));
+    writeParameters();
+    Atomics.store(this.ctrl, CTRL.DONE, 0);
+    if (!claimable) return null;
+    const plan = this.plan();
+    this.ctrl[CTRL.N_UNITS] = plan.nUnits;
+    this.ctrl[CTRL.PHASE_TWO] = plan.phaseTwo;
+    Atomics.store(this.claim, 0, claimWord(generation, 0));
+    return plan;
+  }
+
+  /** Claims and runs units of command `generation` until none are left (or it is over). */
+  participate(generation: number): void {
+    const c = this.ctrl;
+    const nUnits = c[CTRL.N_UNITS];
+    const phaseTwo = c[CTRL.PHASE_TWO];
+    const tag = BigInt(generation);
+    for (;;) {
+      const word = Atomics.load(this.claim, 0);
+      if (word >> 32n !== tag) return;
+      const unit = Number(word & UNIT_MASK);
+      if (unit >= nUnits) return;
+      if (Atomics.compareExchange(this.claim, 0, word, word + 1n) !== word) continue;
+      if (unit >= phaseTwo) this.awaitDone(phaseTwo);
+      this.run(unit, phaseTwo);
+      Atomics.add(c, CTRL.DONE, 1);
+      Atomics.notify(c, CTRL.DONE);
+    }
+  }
+
+  /** Waits until `target` units of the current command are done: polls, then sleeps; throws on a worker's error or
+   * after WORKER_TIMEOUT_MS without progress. */
+  awaitDone(target: number): void {
+    const c = this.ctrl;
+    for (let poll = 0; poll < SPIN_POLLS; poll++) if (Atomics.load(c, CTRL.DONE) >= target) return;
+    for (;;) {
+      if (Atomics.load(c, CTRL.ERROR) !== 0) throw new WorkerFailure();
+      const done = Atomics.load(c, CTRL.DONE);
+      if (done >= target) return;
+      if (Atomics.wait(c, CTRL.DONE, done, WORKER_TIMEOUT_MS) === 'timed-out' && Atomics.load(c, CTRL.DONE) === done) {
+        throw new Error(`HGB worker threads made no progress within ${WORKER_TIMEOUT_MS / 1000} s`);
+      }
+    }
+  }
+
+  /** Total gradient and hessian of all rows, from the chunk totals of the last gradient update. */
+  gradientTotals(): { sumGrad: number; sumHess: number } {
+    let sumGrad = 0;
+    let sumHess = 0;
+    for (let k = 0, n = rowChunks(this.shared.nRows); k < n; k++) {
+      sumGrad += this.chunkTotals[2 * k];
+      sumHess += this.chunkTotals[2 * k + 1];
+    }
+    return { sumGrad, sumHess };
+  }
+
+  /** Left rows of the last PARTITION command. */
+  partitionLefts(): number {
+    let nLeft = 0;
+    for (let k = 0, n = rowChunks(this.ctrl[CTRL.COUNT]); k < n; k++) nLeft += this.chunkLefts[k];
+    return nLeft;
+  }
+
+  private run(unit: number, phaseTwo: number): void {
+    const c = this.ctrl;
+    switch (c[CTRL.COMMAND]) {
+      case COMMAND.ROOT:
+        this.rootBlock(unit, c[CTRL.SLOT], c[CTRL.REQUESTS]);
+        return;
+      case COMMAND.CHILDREN:
+        if (unit < phaseTwo) this.gatherChunk(unit, c[CTRL.START], c[CTRL.COUNT]);
+        else this.childBlock(unit - phaseTwo, c[CTRL.SLOT], c[CTRL.START], c[CTRL.COUNT], c[CTRL.PARENT], c[CTRL.REQUESTS]);
+        return;
+      case COMMAND.PARTITION:
+        if (unit < phaseTwo) this.partitionChunk(unit, c[CTRL.FEATURE], c[CTRL.START], c[CTRL.COUNT], c[CTRL.THRESHOLD], c[CTRL.MISSING_BIN]);
+        else this.placeChunk(unit - phaseTwo, c[CTRL.START], c[CTRL.COUNT]);
+        return;
+      case COMMAND.GRADIENTS: {
+        const [r0, r1] = this.rowChunk(unit);
+        gradientsAndHessians(this.y, this.raw, this.weight, this.gh, r0, r1);
+        this.resetChunk(unit, r0, r1);
+        return;
+      }
+      case COMMAND.APPLY_LEAVES: {
+        if (unit < phaseTwo) {
+          const [p0, p1] = this.rowChunk(unit);
+          markLeaves(this.partition, this.leaves, c[CTRL.COUNT], p0, p1, this.leafOf);
+          return;
+        }
+        const [r0, r1] = this.rowChunk(unit - phaseTwo);
+        const withGradients = c[CTRL.WITH_GRADIENTS] === 1;
+        updateScores(this.leafOf, this.leaves, this.y, this.raw, this.weight, this.gh, r0, r1, withGradients);
+        if (withGradients) this.resetChunk(unit - phaseTwo, r0, r1);
+        return;
+      }
+      default:
+        throw new Error(`internal: command ${c[CTRL.COMMAND]} has no units`);
+    }
+  }
+
+  private rowChunk(k: number): [number, number] {
+    return [k * ROW_CHUNK, Math.min((k + 1) * ROW_CHUNK, this.shared.nRows)];
+  }
+
+  private featureBlock(b: number): [number, number] {
+    return [b * FEATURE_BLOCK, Math.min((b + 1) * FEATURE_BLOCK, this.shared.nFeatures)];
+  }
+
+  /** After new gradients of rows [r0, r1): their totals (for the next root) and the identity partition (next tree). */
+  private resetChunk(k: number, r0: number, r1: number): void {
+    const gh = this.gh;
+    let sumGrad = 0;
+    let sumHess = 0;
+    for (let i = r0; i < r1; i++) {
+      sumGrad += gh[2 * i];
+      sumHess += gh[2 * i + 1];
+      this.partition[i] = i;
+    }
+    this.chunkTotals[2 * k] = sumGrad;
+    this.chunkTotals[2 * k + 1] = sumHess;
+  }
+
+  /** Root histograms of feature block b into `slot`, then the scan of the requested nodes. */
+  private rootBlock(b: number, slot: number, nRequests: number): void {
+    const { nRows, nBins, layout } = this.shared;
+    const [f0, f1] = this.featureBlock(b);
+    const hist = this.slot(slot);
+    for (let k = f0 * nBins; k < f1 * nBins; k++) {
+      hist[3 * k] = 0;
+      hist[3 * k + 1] = 0;
+      hist[3 * k + 2] = this.rootCounts[k];
+    }
+    this.kernels.rootHistograms(layout.X, nRows, layout.gh, this.address(slot), nBins, f0, f1);
+    this.scan(nRequests, f0, f1);
+  }
+
+  /** Chunk k of a node's gradient pairs, gathered in partition order. */
+  private gatherChunk(k: number, start: number, count: number): void {
+    const { layout } = this.shared;
+    const i0 = k * ROW_CHUNK;
+    const i1 = Math.min(i0 + ROW_CHUNK, count);
+    this.kernels.gatherPairs(layout.gh, layout.partition, start + i0, i1 - i0, layout.pairs + i0 * 8);
+  }
+
+  /**
+   * Histograms of feature block b of rows partition[start .. start + count) into `small`; `parent` becomes the
+   * sibling's (parent - small); then the scan of the requested nodes.
+   */
+  private childBlock(b: number, small: number, start: number, count: number, parent: number, nRequests: number): void {
+    const { nRows, nBins, layout } = this.shared;
+    const [f0, f1] = this.featureBlock(b);
+    const stride = nBins * 3;
+    this.slot(small).fill(0, f0 * stride, f1 * stride);
+    this.kernels.nodeHistograms(layout.X, nRows, layout.pairs, this.address(small), nBins, f0, f1, layout.partition, start, count);
+    const offset = f0 * stride * 8;
+    this.kernels.subtractHistograms(this.address(parent) + offset, this.address(small) + offset, (f1 - f0) * stride);
+    this.scan(nRequests, f0, f1);
+  }
+
+  /** Chunk k of splitting rows partition[start .. start + count) on feature f: its left and right rows, in order, to
+   * the same positions of the left and right arrays. */
+  private partitionChunk(k: number, f: number, start: number, count: number, threshold: number, missingBin: number): void {
+    const { nRows, layout } = this.shared;
+    const i0 = k * ROW_CHUNK;
+    const at = (start + i0) * 4;
+    const n = Math.min(ROW_CHUNK, count - i0);
+    this.chunkLefts[k] = this.kernels.partitionRows(layout.X + f * nRows, layout.partition + at, layout.left + at, layout.right + at, n, threshold, missingBin);
+  }
+
+  /** Copies chunk k's left and right rows back: all left rows first (chunk by chunk), then all right rows. */
+  private placeChunk(k: number, start: number, count: number): void {
+    const chunks = rowChunks(count);
+    let leftsBefore = 0;
+    for (let j = 0; j < k; j++) leftsBefore += this.chunkLefts[j];
+    let nLeft = leftsBefore;
+    for (let j = k; j < chunks; j++) nLeft += this.chunkLefts[j];
+    const i0 = k * ROW_CHUNK;
+    const from = start + i0;
+    const lefts = this.chunkLefts[k];
+    const rights = Math.min(ROW_CHUNK, count - i0) - lefts;
+    this.partition.set(this.left.subarray(from, from + lefts), start + leftsBefore);
+    this.partition.set(this.right.subarray(from, from + rights), start + nLeft + (i0 - leftsBefore));
+  }
+
+  private scan(nRequests: number, f0: number, f1: number): void {
+    const rowSize = this.shared.nFeatures * CANDIDATE_SIZE;
+    for (let i = 0; i < nRequests; i++) {
+      const k = i * REQUEST_SIZE;
+      const r = this.requests;
+      const node = { count: r[k + 1], sumGrad: r[k + 2], sumHess: r[k + 3], value: r[k + 4] };
+      scanFeatures(this.ctx, this.slot(r[k]), node, f0, f1, this.candidates, i * rowSize);
+    }
+  }
+
+  private address(slot: number): number {
+    return this.shared.layout.slots + slot * this.shared.layout.slotBytes;
+  }
+}
+
+/** Thrown on the fitting thread when a worker reported an error (the message is on its port). */
+export class WorkerFailure extends Error {
+  constructor() {
+    super('an HGB worker thread failed');
+  }
+}
+
+const UNIT_MASK = 0xffffffffn;
+/** The unit number of a closed command: above any command's units. */
+const CLOSED = 0xffffffff;
+const claimWord = (generation: number, unit: number): bigint => (BigInt(generation) << 32n) | BigInt(unit);
+
+/** Writes the per-feature facts (after binning) for every thread's FitWork. */
+export function writeFeatureInfo(buffer: SharedArrayBuffer, nBinsNonMissing: Uint32Array, hasMissing: Uint8Array, isCategorical: Uint8Array): void {
+  const info = new Int32Array(buffer);
+  const f = nBinsNonMissing.length;
+  for (let j = 0; j < f; j++) {
+    info[j] = nBinsNonMissing[j];
+    info[f + j] = hasMissing[j];
+    info[2 * f + j] = isCategorical[j];
+  }
+}

@@ -6,7 +6,7 @@
  * (a bin over its rows in partition order, a chunk's gradient totals over its rows), so the results do not depend on
  * which thread ran which unit, nor on the number of threads.
  */
-import { COMMAND, CTRL, ROW_CHUNK, rowChunks, SPIN_POLLS } from './protocol.js';
+import { COMMAND, CTRL, ROW_CHUNK, rowChunks, spin } from './protocol.js';
 import { gradientsAndHessians, type LeafIndex, markLeaves, updateScores } from './loss.js';
 import { CANDIDATE_SIZE, type NodeStats, scanFeatures, type SplitContext } from './splitter.js';
 import { FEATURE_BLOCK, instantiateKernels, type Kernels, type WasmMemory, type WasmModule } from './wasm-kernels.js';
@@ -192,10 +192,8 @@ export class FitWork {
     switch (c[CTRL.COMMAND]) {
       case COMMAND.ROOT:
         return { nUnits: blocks, phaseTwo: blocks };
-      case COMMAND.CHILDREN: {
-        const gathers = rowChunks(c[CTRL.COUNT]);
-        return { nUnits: gathers + blocks, phaseTwo: gathers };
-      }
+      case COMMAND.CHILDREN:
+        return { nUnits: blocks, phaseTwo: blocks };
       case COMMAND.PARTITION: {
         const chunks = rowChunks(c[CTRL.COUNT]);
         return { nUnits: 2 * chunks, phaseTwo: chunks };
@@ -259,7 +257,7 @@ export class FitWork {
    * after WORKER_TIMEOUT_MS without progress. */
   awaitDone(target: number): void {
     const c = this.ctrl;
-    for (let poll = 0; poll < SPIN_POLLS; poll++) if (Atomics.load(c, CTRL.DONE) >= target) return;
+    if (spin(c, CTRL.DONE, (done) => done >= target) >= target) return;
     for (;;) {
       if (Atomics.load(c, CTRL.ERROR) !== 0) throw new WorkerFailure();
       const done = Atomics.load(c, CTRL.DONE);
@@ -295,8 +293,7 @@ export class FitWork {
         this.rootBlock(unit, c[CTRL.SLOT], c[CTRL.REQUESTS]);
         return;
       case COMMAND.CHILDREN:
-        if (unit < phaseTwo) this.gatherChunk(unit, c[CTRL.START], c[CTRL.COUNT]);
-        else this.childBlock(unit - phaseTwo, c[CTRL.SLOT], c[CTRL.START], c[CTRL.COUNT], c[CTRL.PARENT], c[CTRL.REQUESTS]);
+        this.childBlock(unit, c[CTRL.SLOT], c[CTRL.START], c[CTRL.COUNT], c[CTRL.PARENT], c[CTRL.REQUESTS]);
         return;
       case COMMAND.PARTITION:
         if (unit < phaseTwo) this.partitionChunk(unit, c[CTRL.FEATURE], c[CTRL.START], c[CTRL.COUNT], c[CTRL.THRESHOLD], c[CTRL.MISSING_BIN]);
@@ -361,17 +358,16 @@ export class FitWork {
     this.scan(nRequests, f0, f1);
   }
 
-  /** Chunk k of a node's gradient pairs, gathered in partition order. */
-  private gatherChunk(k: number, start: number, count: number): void {
+  /** Gathers the gradient pairs of rows partition[start .. start + count), in that order, for the next CHILDREN
+   * command (PARTITION does this for the smaller child of a numeric split). */
+  gatherPairs(start: number, count: number): void {
     const { layout } = this.shared;
-    const i0 = k * ROW_CHUNK;
-    const i1 = Math.min(i0 + ROW_CHUNK, count);
-    this.kernels.gatherPairs(layout.gh, layout.partition, start + i0, i1 - i0, layout.pairs + i0 * 8);
+    this.kernels.gatherPairs(layout.gh, layout.partition, start, count, layout.pairs);
   }
 
   /**
-   * Histograms of feature block b of rows partition[start .. start + count) into `small`; `parent` becomes the
-   * sibling's (parent - small); then the scan of the requested nodes.
+   * Histograms of feature block b of rows partition[start .. start + count) into `small`, from their gathered gradient
+   * pairs; `parent` becomes the sibling's (parent - small); then the scan of the requested nodes.
    */
   private childBlock(b: number, small: number, start: number, count: number, parent: number, nRequests: number): void {
     const { nRows, nBins, layout } = this.shared;
@@ -394,7 +390,11 @@ export class FitWork {
     this.chunkLefts[k] = this.kernels.partitionRows(layout.X + f * nRows, layout.partition + at, layout.left + at, layout.right + at, n, threshold, missingBin);
   }
 
-  /** Copies chunk k's left and right rows back: all left rows first (chunk by chunk), then all right rows. */
+  /**
+   * Copies chunk k's left and right rows back: all left rows first (chunk by chunk), then all right rows. Its rows of
+   * the smaller side (the right one on a tie, as the grower decides) also gather their gradient pairs to their place
+   * in the pairs array, for the children's histograms: the row indices are at hand here.
+   */
   private placeChunk(k: number, start: number, count: number): void {
     const chunks = rowChunks(count);
     let leftsBefore = 0;
@@ -407,6 +407,9 @@ export class FitWork {
     const rights = Math.min(ROW_CHUNK, count - i0) - lefts;
     this.partition.set(this.left.subarray(from, from + lefts), start + leftsBefore);
     this.partition.set(this.right.subarray(from, from + rights), start + nLeft + (i0 - leftsBefore));
+    const { layout } = this.shared;
+    if (nLeft < count - nLeft) this.kernels.gatherPairs(layout.gh, layout.left, from, lefts, layout.pairs + leftsBefore * 8);
+    else this.kernels.gatherPairs(layout.gh, layout.right, from, rights, layout.pairs + (i0 - leftsBefore) * 8);
   }
 
   private scan(nRequests: number, f0: number, f1: number): void {

@@ -162,6 +162,9 @@ export class TreeGrower {
       else scratch[nr++] = r;
     }
     partition.set(scratch.subarray(0, nr), start + nl);
+    // As the executor's partition does for numeric splits: the smaller child's gradient pairs, for its histograms.
+    if (nl < nr) this.exec.work.gatherPairs(start, nl);
+    else this.exec.work.gatherPairs(start + nl, nr);
     return nl;
   }
 

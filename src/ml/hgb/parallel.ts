@@ -63,7 +63,8 @@ export interface Executor {
   /** Root histograms into `slot`; scans `nodes` (the root, or none) into candidate rows 0.. */
   root(slot: number, nodes: NodeRequest[]): void;
   /** Histograms of rows partition[start .. start + count) into `small`, `parent` turned into the sibling's, then
-   * scans `nodes` (children to split) into candidate rows 0.. */
+   * scans `nodes` (children to split) into candidate rows 0.. The rows must be the smaller side of the last
+   * partition (their gradient pairs are gathered then). */
   children(small: number, start: number, count: number, parent: number, nodes: NodeRequest[]): void;
   /** Gradients and hessians of every row from y, raw and weight; resets the partition for the next tree. */
   gradients(): void;
@@ -72,7 +73,7 @@ export interface Executor {
   /** Total gradient and hessian of all rows after the last gradients. */
   gradientTotals(): { sumGrad: number; sumHess: number };
   /** Stable split of the rows partition[start .. start + count): bin of feature f <= threshold, or == missingBin, go
-   * first. Returns the number of those rows. */
+   * first; gathers the smaller side's gradient pairs for children(). Returns the number of rows that went first. */
   partition(f: number, start: number, count: number, threshold: number, missingBin: number): number;
   close(): void;
 }

@@ -1,12 +1,12 @@
 /**
  * An HGB worker thread: waits until the fitting thread publishes a command, claims and runs its units (or, for a
  * per-thread command, does its own share), then waits again, polling the control block for some tens of microseconds
- * before it sleeps in Atomics.wait. Loaded through the bootstrap in parallel.ts, which calls runHgbWorker(workerData).
+ * before it sleeps in Atomics.wait (protocol.ts). Loaded through the bootstrap in parallel.ts, which calls runHgbWorker(workerData).
  */
 import { receiveMessageOnPort } from 'node:worker_threads';
 import { binColumn, featureThresholds } from './binning.js';
 import { FitWork } from './fit-work.js';
-import { type BinMessage, COMMAND, CTRL, type PortMessage, shareOf, SPIN_POLLS, WORKER_PROTOCOL, type WorkerInit } from './protocol.js';
+import { type BinMessage, COMMAND, CTRL, type PortMessage, shareOf, spin, WORKER_PROTOCOL, type WorkerInit } from './protocol.js';
 
 export function runHgbWorker(init: WorkerInit): void {
   const ctrl = new Int32Array(init.shared.control);
@@ -19,10 +19,9 @@ export function runHgbWorker(init: WorkerInit): void {
   Atomics.add(ctrl, CTRL.READY, 1);
   Atomics.notify(ctrl, CTRL.READY);
   for (;;) {
-    // Poll briefly (the next command usually follows within microseconds, and waking a sleeping thread costs more),
-    // then sleep until the generation moves on: a return from Atomics.wait alone is not taken as a new command.
-    let next = Atomics.load(ctrl, CTRL.GENERATION);
-    for (let poll = 0; next === generation && poll < SPIN_POLLS; poll++) next = Atomics.load(ctrl, CTRL.GENERATION);
+    // Poll for a while (the next command usually follows within microseconds, and waking a sleeping thread costs
+    // more), then sleep until the generation moves on: a return from Atomics.wait alone is not taken as a new command.
+    let next = spin(ctrl, CTRL.GENERATION, (value) => value !== generation);
     while (next === generation) {
       Atomics.wait(ctrl, CTRL.GENERATION, generation);
       next = Atomics.load(ctrl, CTRL.GENERATION);

@@ -7,13 +7,18 @@
  * which thread ran which unit, nor on the number of threads.
  */
 import { COMMAND, CTRL, ROW_CHUNK, rowChunks, spin } from './protocol.js';
-import { gradientsAndHessians, type LeafIndex, markLeaves, updateScores } from './loss.js';
+import { addLeafValues, type LeafIndex, markLeaves } from './loss.js';
 import { CANDIDATE_SIZE, type NodeStats, scanFeatures, type SplitContext } from './splitter.js';
 import { FEATURE_BLOCK, instantiateKernels, type Kernels, type WasmMemory, type WasmModule } from './wasm-kernels.js';
 
 /** Byte offsets of the arrays in the WebAssembly memory; histogram slots follow each other from `slots`. */
 export interface MemoryLayout {
   X: number;
+  /** Labels, weights (when weighted) and raw scores (log-odds): float64, room for an even number of rows. */
+  y: number;
+  weight: number;
+  raw: number;
+  /** Float32 (gradient, hessian) pairs, room for an even number of rows. */
   gh: number;
   partition: number;
   /** nRows uint32 each: where a partition chunk's left and right rows go before they are copied back. */
@@ -50,10 +55,8 @@ export interface FitShared {
   candidates: SharedArrayBuffer;
   /** MAX_REQUESTS * REQUEST_SIZE numbers. */
   requests: SharedArrayBuffer;
-  y: SharedArrayBuffer;
-  weight: SharedArrayBuffer | null;
-  /** Raw scores (log-odds) of the training rows. */
-  raw: SharedArrayBuffer;
+  /** Rows have weights (layout.weight). */
+  weighted: boolean;
   /** A tree's leaves as (partition start, row count, value) triples. */
   leaves: SharedArrayBuffer;
   /** The leaf of each row in the last tree: uint8 when trees have at most 256 leaves, else uint32. */
@@ -74,14 +77,13 @@ export function allocateShared(
   nFeatures: number,
   nBins: number,
   maxLeaves: number,
-): Omit<FitShared, 'nRows' | 'nFeatures' | 'nBins' | 'l2Regularization' | 'minSamplesLeaf' | 'memory' | 'module' | 'layout' | 'y' | 'weight'> {
+): Omit<FitShared, 'nRows' | 'nFeatures' | 'nBins' | 'l2Regularization' | 'minSamplesLeaf' | 'memory' | 'module' | 'layout' | 'weighted'> {
   const bytes = (n: number): SharedArrayBuffer => new SharedArrayBuffer(n);
   return {
     rootCounts: bytes(nFeatures * nBins * 8),
     featureInfo: bytes(nFeatures * 3 * 4),
     candidates: bytes(MAX_REQUESTS * nFeatures * CANDIDATE_SIZE * 8),
     requests: bytes(MAX_REQUESTS * REQUEST_SIZE * 8),
-    raw: bytes(nRows * 8),
     leaves: bytes(maxLeaves * 3 * 8),
     leafOf: bytes(maxLeaves <= 256 ? nRows : nRows * 4),
     chunkLefts: bytes(rowChunks(nRows) * 4),
@@ -138,14 +140,14 @@ export class FitWork {
     this.requests = new Float64Array(shared.requests);
     this.ctrl = new Int32Array(shared.control);
     this.claim = new BigInt64Array(shared.claim);
-    this.y = new Float64Array(shared.y);
-    this.weight = shared.weight ? new Float64Array(shared.weight) : null;
-    this.raw = new Float64Array(shared.raw);
     this.leaves = new Float64Array(shared.leaves);
     this.leafOf = shared.leafOf.byteLength === nRows ? new Uint8Array(shared.leafOf) : new Uint32Array(shared.leafOf);
     this.chunkLefts = new Int32Array(shared.chunkLefts);
     this.chunkTotals = new Float64Array(shared.chunkTotals);
     // The memory grows only beyond these arrays (more histogram slots), and views of a shared memory stay valid.
+    this.y = new Float64Array(memory.buffer, layout.y, nRows);
+    this.weight = shared.weighted ? new Float64Array(memory.buffer, layout.weight, nRows) : null;
+    this.raw = new Float64Array(memory.buffer, layout.raw, nRows);
     this.gh = new Float32Array(memory.buffer, layout.gh, 2 * nRows);
     this.partition = new Uint32Array(memory.buffer, layout.partition, nRows);
     this.left = new Uint32Array(memory.buffer, layout.left, nRows);
@@ -299,12 +301,9 @@ export class FitWork {
         if (unit < phaseTwo) this.partitionChunk(unit, c[CTRL.FEATURE], c[CTRL.START], c[CTRL.COUNT], c[CTRL.THRESHOLD], c[CTRL.MISSING_BIN]);
         else this.placeChunk(unit - phaseTwo, c[CTRL.START], c[CTRL.COUNT]);
         return;
-      case COMMAND.GRADIENTS: {
-        const [r0, r1] = this.rowChunk(unit);
-        gradientsAndHessians(this.y, this.raw, this.weight, this.gh, r0, r1);
-        this.resetChunk(unit, r0, r1);
+      case COMMAND.GRADIENTS:
+        this.gradientChunk(unit);
         return;
-      }
       case COMMAND.APPLY_LEAVES: {
         if (unit < phaseTwo) {
           const [p0, p1] = this.rowChunk(unit);
@@ -312,9 +311,8 @@ export class FitWork {
           return;
         }
         const [r0, r1] = this.rowChunk(unit - phaseTwo);
-        const withGradients = c[CTRL.WITH_GRADIENTS] === 1;
-        updateScores(this.leafOf, this.leaves, this.y, this.raw, this.weight, this.gh, r0, r1, withGradients);
-        if (withGradients) this.resetChunk(unit - phaseTwo, r0, r1);
+        addLeafValues(this.leafOf, this.leaves, this.raw, r0, r1);
+        if (c[CTRL.WITH_GRADIENTS] === 1) this.gradientChunk(unit - phaseTwo);
         return;
       }
       default:
@@ -330,8 +328,11 @@ export class FitWork {
     return [b * FEATURE_BLOCK, Math.min((b + 1) * FEATURE_BLOCK, this.shared.nFeatures)];
   }
 
-  /** After new gradients of rows [r0, r1): their totals (for the next root) and the identity partition (next tree). */
-  private resetChunk(k: number, r0: number, r1: number): void {
+  /** Gradients of row chunk k, then their totals (for the next root) and the identity partition (for the next tree). */
+  private gradientChunk(k: number): void {
+    const [r0, r1] = this.rowChunk(k);
+    const { layout } = this.shared;
+    this.kernels.gradients(layout.y, layout.raw, layout.weight, layout.gh, r0, r1, this.shared.weighted ? 1 : 0);
     const gh = this.gh;
     let sumGrad = 0;
     let sumHess = 0;

@@ -1,20 +1,9 @@
 /**
  * The half binomial loss (log loss / 2 per scikit-learn's convention, which only rescales gradients and hessians by 1):
  * loss(y, r) = log(1 + e^r) - y r, gradient = sigmoid(r) - y, hessian = sigmoid(r) (1 - sigmoid(r)), where r is the raw
- * score (log-odds). These run over row ranges so that worker threads can share the work.
+ * score (log-odds). The per-row gradients are computed by a WebAssembly kernel (wasm-kernels.ts, `gradients`); the
+ * functions here run over row ranges so that worker threads can share the work.
  */
-
-/** Writes the weighted gradient and hessian of rows [start, end) to gh[2i], gh[2i + 1] (float32, as scikit-learn). */
-export function gradientsAndHessians(
-  y: Float64Array,
-  raw: Float64Array,
-  weight: Float64Array | null,
-  gh: Float32Array,
-  start: number,
-  end: number,
-): void {
-  for (let i = start; i < end; i++) setGradient(i, y, raw, weight, gh);
-}
 
 /** Which leaf of the current tree each row fell in: one byte per row when a tree has at most 256 leaves. */
 export type LeafIndex = Uint8Array | Uint32Array;
@@ -32,48 +21,9 @@ export function markLeaves(partition: Uint32Array, leaves: Float64Array, nLeaves
   }
 }
 
-/** Adds each row's leaf value to its raw score for rows [r0, r1), then (when asked) recomputes its gradient pair. */
-export function updateScores(
-  leafOf: LeafIndex,
-  leaves: Float64Array,
-  y: Float64Array,
-  raw: Float64Array,
-  weight: Float64Array | null,
-  gh: Float32Array,
-  r0: number,
-  r1: number,
-  withGradients: boolean,
-): void {
-  for (let r = r0; r < r1; r++) {
-    raw[r] += leaves[3 * leafOf[r] + 2];
-    if (withGradients) setGradient(r, y, raw, weight, gh);
-  }
-}
-
-function setGradient(i: number, y: Float64Array, raw: Float64Array, weight: Float64Array | null, gh: Float32Array): void {
-  const r = raw[i];
-  const yi = y[i];
-  let grad: number;
-  let hess: number;
-  // exp of a non-positive number only, so nothing overflows.
-  if (r > 0) {
-    const e = Math.exp(-r);
-    const d = 1 + e;
-    grad = (1 - yi - yi * e) / d;
-    hess = e / (d * d);
-  } else {
-    const e = Math.exp(r);
-    const d = 1 + e;
-    grad = ((1 - yi) * e - yi) / d;
-    hess = e / (d * d);
-  }
-  if (weight !== null) {
-    const w = weight[i];
-    grad *= w;
-    hess *= w;
-  }
-  gh[2 * i] = grad;
-  gh[2 * i + 1] = hess;
+/** Adds each row's leaf value (markLeaves) to its raw score, rows [r0, r1). */
+export function addLeafValues(leafOf: LeafIndex, leaves: Float64Array, raw: Float64Array, r0: number, r1: number): void {
+  for (let r = r0; r < r1; r++) raw[r] += leaves[3 * leafOf[r] + 2];
 }
 
 /** Per-row loss log(1 + e^r) - y r, computed without overflow. */

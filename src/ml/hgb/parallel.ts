@@ -85,16 +85,21 @@ export const MIN_PARALLEL_NODE_WORK = 50_000;
 /** Below this many rows a node is partitioned by the calling thread alone. */
 export const MIN_PARALLEL_PARTITION = 30_000;
 
-function layoutFor(nRows: number, nFeatures: number, nBins: number): MemoryLayout {
+function layoutFor(nRows: number, nFeatures: number, nBins: number, weighted: boolean): MemoryLayout {
   const align = (v: number): number => Math.ceil(v / 16) * 16;
+  // The gradient kernel takes rows two at a time.
+  const evenRows = nRows + (nRows % 2);
   const X = 0;
-  const gh = align(X + nRows * nFeatures);
-  const partition = align(gh + nRows * 8);
+  const y = align(X + nRows * nFeatures);
+  const weight = y + evenRows * 8;
+  const raw = weight + (weighted ? evenRows * 8 : 0);
+  const gh = raw + evenRows * 8;
+  const partition = align(gh + evenRows * 8);
   const left = align(partition + nRows * 4);
   const right = align(left + nRows * 4);
   const pairs = align(right + nRows * 4);
   const slots = align(pairs + nRows * 8);
-  return { X, gh, partition, left, right, pairs, slots, slotBytes: nFeatures * nBins * 24 };
+  return { X, y, weight, raw, gh, partition, left, right, pairs, slots, slotBytes: nFeatures * nBins * 24 };
 }
 
 abstract class BaseExecutor implements Executor {
@@ -118,12 +123,7 @@ abstract class BaseExecutor implements Executor {
     maxLeaves: number,
     split: { l2Regularization: number; minSamplesLeaf: number },
   ) {
-    const copy = (source: Float64Array): SharedArrayBuffer => {
-      const out = new Float64Array(new SharedArrayBuffer(source.length * 8));
-      out.set(source);
-      return out.buffer as SharedArrayBuffer;
-    };
-    const layout = layoutFor(nRows, nFeatures, nBins);
+    const layout = layoutFor(nRows, nFeatures, nBins, weight !== null);
     // Room for the usual number of live histograms (one per splittable leaf); more are added as needed.
     const initialSlots = Math.min(maxLeaves + 2, 64);
     this.memory = createSharedMemory(layout.slots + initialSlots * layout.slotBytes);
@@ -135,11 +135,12 @@ abstract class BaseExecutor implements Executor {
       memory: this.memory,
       module: kernelModule(),
       layout,
-      y: copy(y),
-      weight: weight ? copy(weight) : null,
+      weighted: weight !== null,
       ...allocateShared(nRows, nFeatures, nBins, maxLeaves),
     };
     this.work = new FitWork(this.shared);
+    this.work.y.set(y);
+    if (weight) (this.work.weight as Float64Array).set(weight);
     this.work.raw.fill(baseline);
     this.ctrl = this.work.ctrl;
     this.buffers = {

@@ -12,7 +12,7 @@
  */
 
 /** Bumped whenever this protocol or the kernels change, so that a stale compiled worker is detected. */
-export const WORKER_PROTOCOL = 11;
+export const WORKER_PROTOCOL = 12;
 
 /**
  * How long a waiting thread polls a control word before it sleeps in Atomics.wait. Between two commands of a fit the

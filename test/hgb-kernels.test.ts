@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createExecutor, type Executor } from '../src/ml/hgb/parallel.js';
-import { ROW_CHUNK } from '../src/ml/hgb/protocol.js';
+import { rowChunkFor } from '../src/ml/hgb/protocol.js';
 import { createSharedMemory, instantiateKernels } from '../src/ml/hgb/wasm-kernels.js';
 import { createRng } from '../src/ml/random.js';
 
@@ -23,7 +23,7 @@ function referencePair(y: number, raw: number, w: number): [number, number] {
 describe('gradient kernel', () => {
   const n = 200_001; // odd: the kernel takes rows two at a time, the last one alone
   const rng = createRng(7);
-  const raw = Float64Array.from({ length: n }, (_, i) => {
+  const raw = Float64Array.from({ length: n }, () => {
     const u = rng.next();
     return u < 0.8 ? (rng.next() - 0.5) * 20 : u < 0.95 ? (rng.next() - 0.5) * 200 : (rng.next() - 0.5) * 2000;
   });
@@ -54,7 +54,8 @@ describe('gradient kernel', () => {
 });
 
 describe('partition (rows split in chunks between threads)', () => {
-  const nRows = 3 * ROW_CHUNK + 1_234;
+  // Several chunks, the last one partial.
+  const nRows = 100_000 + 1_234;
   const nFeatures = 3;
   const rng = createRng(11);
 
@@ -72,6 +73,7 @@ describe('partition (rows split in chunks between threads)', () => {
     const { X, partition } = exec.buffers;
     const f = 1;
     const [start, count, threshold, missingBin] = [500, nRows - 900, 90, 255];
+    expect(count / rowChunkFor(nRows)).toBeGreaterThan(3);
     const before = Array.from(partition.subarray(start, start + count));
     const goesLeft = (row: number): boolean => X[f * nRows + row] <= threshold || X[f * nRows + row] === missingBin;
     const expected = [...before.filter(goesLeft), ...before.filter((row) => !goesLeft(row))];

@@ -6,7 +6,7 @@
  * (a bin over its rows in partition order, a chunk's gradient totals over its rows), so the results do not depend on
  * which thread ran which unit, nor on the number of threads.
  */
-import { COMMAND, CTRL, ROW_CHUNK, rowChunks, spin } from './protocol.js';
+import { COMMAND, CTRL, rowChunkFor, spin } from './protocol.js';
 import { addLeafValues, type LeafIndex, markLeaves } from './loss.js';
 import { CANDIDATE_SIZE, type NodeStats, scanFeatures, type SplitContext } from './splitter.js';
 import { FEATURE_BLOCK, instantiateKernels, type Kernels, type WasmMemory, type WasmModule } from './wasm-kernels.js';
@@ -42,6 +42,8 @@ export interface FitShared {
   nRows: number;
   nFeatures: number;
   nBins: number;
+  /** Rows per unit of the row-wise commands (rowChunkFor). */
+  rowChunk: number;
   l2Regularization: number;
   minSamplesLeaf: number;
   memory: WasmMemory;
@@ -77,8 +79,9 @@ export function allocateShared(
   nFeatures: number,
   nBins: number,
   maxLeaves: number,
-): Omit<FitShared, 'nRows' | 'nFeatures' | 'nBins' | 'l2Regularization' | 'minSamplesLeaf' | 'memory' | 'module' | 'layout' | 'weighted'> {
+): Omit<FitShared, 'nRows' | 'nFeatures' | 'nBins' | 'rowChunk' | 'l2Regularization' | 'minSamplesLeaf' | 'memory' | 'module' | 'layout' | 'weighted'> {
   const bytes = (n: number): SharedArrayBuffer => new SharedArrayBuffer(n);
+  const chunks = Math.ceil(nRows / rowChunkFor(nRows));
   return {
     rootCounts: bytes(nFeatures * nBins * 8),
     featureInfo: bytes(nFeatures * 3 * 4),
@@ -86,8 +89,8 @@ export function allocateShared(
     requests: bytes(MAX_REQUESTS * REQUEST_SIZE * 8),
     leaves: bytes(maxLeaves * 3 * 8),
     leafOf: bytes(maxLeaves <= 256 ? nRows : nRows * 4),
-    chunkLefts: bytes(rowChunks(nRows) * 4),
-    chunkTotals: bytes(rowChunks(nRows) * 16),
+    chunkLefts: bytes(chunks * 4),
+    chunkTotals: bytes(chunks * 16),
     control: bytes(16 * 4),
     claim: bytes(8),
   };
@@ -197,15 +200,15 @@ export class FitWork {
       case COMMAND.CHILDREN:
         return { nUnits: blocks, phaseTwo: blocks };
       case COMMAND.PARTITION: {
-        const chunks = rowChunks(c[CTRL.COUNT]);
+        const chunks = this.chunks(c[CTRL.COUNT]);
         return { nUnits: 2 * chunks, phaseTwo: chunks };
       }
       case COMMAND.GRADIENTS: {
-        const chunks = rowChunks(this.shared.nRows);
+        const chunks = this.chunks(this.shared.nRows);
         return { nUnits: chunks, phaseTwo: chunks };
       }
       case COMMAND.APPLY_LEAVES: {
-        const chunks = rowChunks(this.shared.nRows);
+        const chunks = this.chunks(this.shared.nRows);
         return { nUnits: 2 * chunks, phaseTwo: chunks };
       }
       default:
@@ -274,7 +277,7 @@ export class FitWork {
   gradientTotals(): { sumGrad: number; sumHess: number } {
     let sumGrad = 0;
     let sumHess = 0;
-    for (let k = 0, n = rowChunks(this.shared.nRows); k < n; k++) {
+    for (let k = 0, n = this.chunks(this.shared.nRows); k < n; k++) {
       sumGrad += this.chunkTotals[2 * k];
       sumHess += this.chunkTotals[2 * k + 1];
     }
@@ -284,7 +287,7 @@ export class FitWork {
   /** Left rows of the last PARTITION command. */
   partitionLefts(): number {
     let nLeft = 0;
-    for (let k = 0, n = rowChunks(this.ctrl[CTRL.COUNT]); k < n; k++) nLeft += this.chunkLefts[k];
+    for (let k = 0, n = this.chunks(this.ctrl[CTRL.COUNT]); k < n; k++) nLeft += this.chunkLefts[k];
     return nLeft;
   }
 
@@ -320,8 +323,14 @@ export class FitWork {
     }
   }
 
+  /** Row chunks covering `count` rows. */
+  private chunks(count: number): number {
+    return Math.ceil(count / this.shared.rowChunk);
+  }
+
   private rowChunk(k: number): [number, number] {
-    return [k * ROW_CHUNK, Math.min((k + 1) * ROW_CHUNK, this.shared.nRows)];
+    const size = this.shared.rowChunk;
+    return [k * size, Math.min((k + 1) * size, this.shared.nRows)];
   }
 
   private featureBlock(b: number): [number, number] {
@@ -385,9 +394,9 @@ export class FitWork {
    * the same positions of the left and right arrays. */
   private partitionChunk(k: number, f: number, start: number, count: number, threshold: number, missingBin: number): void {
     const { nRows, layout } = this.shared;
-    const i0 = k * ROW_CHUNK;
+    const i0 = k * this.shared.rowChunk;
     const at = (start + i0) * 4;
-    const n = Math.min(ROW_CHUNK, count - i0);
+    const n = Math.min(this.shared.rowChunk, count - i0);
     this.chunkLefts[k] = this.kernels.partitionRows(layout.X + f * nRows, layout.partition + at, layout.left + at, layout.right + at, n, threshold, missingBin);
   }
 
@@ -397,15 +406,15 @@ export class FitWork {
    * in the pairs array, for the children's histograms: the row indices are at hand here.
    */
   private placeChunk(k: number, start: number, count: number): void {
-    const chunks = rowChunks(count);
+    const chunks = this.chunks(count);
     let leftsBefore = 0;
     for (let j = 0; j < k; j++) leftsBefore += this.chunkLefts[j];
     let nLeft = leftsBefore;
     for (let j = k; j < chunks; j++) nLeft += this.chunkLefts[j];
-    const i0 = k * ROW_CHUNK;
+    const i0 = k * this.shared.rowChunk;
     const from = start + i0;
     const lefts = this.chunkLefts[k];
-    const rights = Math.min(ROW_CHUNK, count - i0) - lefts;
+    const rights = Math.min(this.shared.rowChunk, count - i0) - lefts;
     this.partition.set(this.left.subarray(from, from + lefts), start + leftsBefore);
     this.partition.set(this.right.subarray(from, from + rights), start + nLeft + (i0 - leftsBefore));
     const { layout } = this.shared;

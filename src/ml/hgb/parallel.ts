@@ -14,7 +14,7 @@ import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from '
 import { binColumn, featureThresholds } from './binning.js';
 import { allocateShared, FitWork, type FitShared, type MemoryLayout, WORKER_TIMEOUT_MS, WorkerFailure, writeFeatureInfo } from './fit-work.js';
 import { countBins } from './histogram.js';
-import { type BinMessage, COMMAND, CTRL, type PortMessage, shareOf, WORKER_PROTOCOL, type WorkerInit } from './protocol.js';
+import { type BinMessage, COMMAND, CTRL, type PortMessage, rowChunkFor, shareOf, WORKER_PROTOCOL, type WorkerInit } from './protocol.js';
 import type { NodeStats } from './splitter.js';
 import { createSharedMemory, kernelModule, PAGE_BYTES, type WasmMemory } from './wasm-kernels.js';
 import { compiledWorkerUrl } from '../worker-url.js';
@@ -83,7 +83,7 @@ export const MIN_PARALLEL_FIT_WORK = 1_000_000;
 /** Below this many (rows x features) a node's histograms are built by the calling thread alone. */
 export const MIN_PARALLEL_NODE_WORK = 50_000;
 /** Below this many rows a node is partitioned by the calling thread alone. */
-export const MIN_PARALLEL_PARTITION = 30_000;
+export const MIN_PARALLEL_PARTITION = 8_000;
 
 function layoutFor(nRows: number, nFeatures: number, nBins: number, weighted: boolean): MemoryLayout {
   const align = (v: number): number => Math.ceil(v / 16) * 16;
@@ -131,6 +131,7 @@ abstract class BaseExecutor implements Executor {
       nRows,
       nFeatures,
       nBins,
+      rowChunk: rowChunkFor(nRows),
       ...split,
       memory: this.memory,
       module: kernelModule(),

@@ -12,7 +12,7 @@
  */
 
 /** Bumped whenever this protocol or the kernels change, so that a stale compiled worker is detected. */
-export const WORKER_PROTOCOL = 12;
+export const WORKER_PROTOCOL = 13;
 
 /**
  * How long a waiting thread polls a control word before it sleeps in Atomics.wait. Between two commands of a fit the
@@ -35,9 +35,11 @@ export function spin(ctrl: Int32Array, index: number, ready: (value: number) => 
   }
 }
 
-/** Rows per unit of the row-wise commands (gradients, score updates, gathers, partitions). Fixed, so that per-chunk
- * sums do not depend on the number of threads. */
-export const ROW_CHUNK = 32_768;
+/** Rows per unit of the row-wise commands (gradients, score updates, partitions): about 1/32 of the training rows,
+ * from 4,096 to 32,768. It depends on the rows alone, so that per-chunk sums do not depend on the number of threads. */
+export function rowChunkFor(nRows: number): number {
+  return Math.min(32_768, Math.max(4_096, Math.ceil(nRows / 32)));
+}
 
 export const CTRL = {
   GENERATION: 0,
@@ -119,6 +121,3 @@ export interface BinMessage {
 export function shareOf(total: number, t: number, n: number): [number, number] {
   return [Math.floor((total * t) / n), Math.floor((total * (t + 1)) / n)];
 }
-
-/** Units of ROW_CHUNK rows needed for `count` rows. */
-export const rowChunks = (count: number): number => Math.ceil(count / ROW_CHUNK);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createExecutor, type Executor } from '../src/ml/hgb/parallel.js';
+import { createExecutor, type Executor, ThreadedExecutor } from '../src/ml/hgb/parallel.js';
 import { rowChunkFor } from '../src/ml/hgb/protocol.js';
 import { createSharedMemory, instantiateKernels } from '../src/ml/hgb/wasm-kernels.js';
 import { createRng } from '../src/ml/random.js';
@@ -100,5 +100,32 @@ describe('partition (rows split in chunks between threads)', () => {
     }
     expect(Array.from(hist.subarray(0, 256 * 3))).toEqual(Array.from(sums));
     exec.close();
+  });
+});
+
+describe('worker failures', () => {
+  const nRows = 120_000;
+  const y = Float64Array.from({ length: nRows }, (_, i) => i % 2);
+  const start = (fixture: string): ThreadedExecutor =>
+    new ThreadedExecutor(2, new URL(`./fixtures/hgb-workers/${fixture}`, import.meta.url), nRows, 10, 256, y, null, 0, 31, {
+      l2Regularization: 0,
+      minSamplesLeaf: 20,
+    });
+
+  it('reports a worker that fails before it is ready, without waiting for the timeout', () => {
+    expect(() => start('throws-at-start.mjs')).toThrow(/failed to start: boom before ready/);
+  });
+
+  it("reports a worker's error in a unit of work, with its message", () => {
+    const exec = start('traps-in-a-unit.mjs');
+    try {
+      // The worker claims a unit of one of these commands sooner or later; its kernel then reads outside the memory.
+      const slot = exec.acquireSlot();
+      expect(() => {
+        for (let i = 0; i < 200; i++) exec.root(slot, []);
+      }).toThrow(/HGB worker threads failed to finish a command: HGB worker 1: RuntimeError: memory access out of bounds/);
+    } finally {
+      exec.close();
+    }
   });
 });

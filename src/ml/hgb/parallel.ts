@@ -436,18 +436,19 @@ export class ThreadedExecutor extends BaseExecutor {
   }
 }
 
-/** Runs in each new worker: loads the worker module, or reports why it could not. */
+/** Runs in each new worker: loads the worker module and runs it, or reports why it could not load or start. */
 const BOOTSTRAP = `
 const { workerData } = require('node:worker_threads');
 import(workerData.scriptUrl).then(
   (m) => m.runHgbWorker(workerData.init),
-  (error) => {
-    const ctrl = new Int32Array(workerData.init.shared.control);
-    workerData.init.port.postMessage({ type: 'error', message: 'cannot load ' + workerData.scriptUrl + ': ' + (error && error.message) });
-    Atomics.store(ctrl, ${CTRL.ERROR}, 1);
-    Atomics.notify(ctrl, ${CTRL.READY});
-  },
-);
+  (error) => { throw new Error('cannot load ' + workerData.scriptUrl + ': ' + (error && error.message)); },
+).catch((error) => {
+  const ctrl = new Int32Array(workerData.init.shared.control);
+  workerData.init.port.postMessage({ type: 'error', message: String((error && error.message) || error) });
+  Atomics.store(ctrl, ${CTRL.ERROR}, 1);
+  Atomics.notify(ctrl, ${CTRL.READY});
+  Atomics.notify(ctrl, ${CTRL.DONE});
+});
 `;
 
 let warnedFallback = false;

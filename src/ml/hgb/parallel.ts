@@ -80,10 +80,6 @@ export interface Executor {
 
 /** Below this many (rows x features) a fit does not start workers: thread hand-offs would cost more than they save. */
 export const MIN_PARALLEL_FIT_WORK = 1_000_000;
-/** Below this many (rows x features) a node's histograms are built by the calling thread alone. */
-export const MIN_PARALLEL_NODE_WORK = 50_000;
-/** Below this many rows a node is partitioned by the calling thread alone. */
-export const MIN_PARALLEL_PARTITION = 8_000;
 
 function layoutFor(nRows: number, nFeatures: number, nBins: number, weighted: boolean): MemoryLayout {
   const align = (v: number): number => Math.ceil(v / 16) * 16;
@@ -187,7 +183,7 @@ abstract class BaseExecutor implements Executor {
 
   children(small: number, start: number, count: number, parent: number, nodes: NodeRequest[]): void {
     this.work.setRequests(nodes);
-    this.execute(count * this.buffers.nFeatures >= MIN_PARALLEL_NODE_WORK, (c) => {
+    this.execute(true, (c) => {
       c[CTRL.COMMAND] = COMMAND.CHILDREN;
       c[CTRL.SLOT] = small;
       c[CTRL.START] = start;
@@ -223,7 +219,8 @@ abstract class BaseExecutor implements Executor {
   }
 
   partition(f: number, start: number, count: number, threshold: number, missingBin: number): number {
-    this.execute(count >= MIN_PARALLEL_PARTITION, (c) => {
+    // A partition of one chunk has nothing to share: its second phase needs its first.
+    this.execute(count > this.shared.rowChunk, (c) => {
       c[CTRL.COMMAND] = COMMAND.PARTITION;
       c[CTRL.FEATURE] = f;
       c[CTRL.START] = start;

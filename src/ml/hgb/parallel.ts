@@ -104,7 +104,7 @@ abstract class BaseExecutor implements Executor {
   protected readonly shared: FitShared;
   protected readonly ctrl: Int32Array;
   /** The last command's number; published to workers as CTRL.GENERATION when they take part. */
-  protected generation = 0;
+  private generation = 0;
   private readonly memory: WasmMemory;
   private nSlots = 0;
   private readonly free: number[] = [];
@@ -249,6 +249,12 @@ abstract class BaseExecutor implements Executor {
     }
   }
 
+  /** The next command's number, an int32 like the control word that publishes it (wrapping around after 2^31). */
+  protected nextGeneration(): number {
+    this.generation = (this.generation + 1) | 0;
+    return this.generation;
+  }
+
   /** Runs the command that `write` puts in the control block: shared with the workers when `parallel` and there are
    * any, else all its units on this thread. */
   protected abstract execute(parallel: boolean, write: (ctrl: Int32Array) => void): void;
@@ -264,7 +270,7 @@ export class SerialExecutor extends BaseExecutor {
   }
 
   protected execute(_parallel: boolean, write: (ctrl: Int32Array) => void): void {
-    this.work.open(++this.generation, () => write(this.ctrl), false);
+    this.work.open(this.nextGeneration(), () => write(this.ctrl), false);
     this.work.runAll();
   }
 
@@ -365,7 +371,7 @@ export class ThreadedExecutor extends BaseExecutor {
   }
 
   protected execute(parallel: boolean, write: (ctrl: Int32Array) => void): void {
-    const generation = ++this.generation;
+    const generation = this.nextGeneration();
     const plan = this.work.open(generation, () => write(this.ctrl), parallel);
     if (plan === null) {
       this.work.runAll();
@@ -379,15 +385,16 @@ export class ThreadedExecutor extends BaseExecutor {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.work.open(++this.generation, () => (this.ctrl[CTRL.COMMAND] = COMMAND.STOP), false);
-    this.publish(this.generation);
+    const generation = this.nextGeneration();
+    this.work.open(generation, () => (this.ctrl[CTRL.COMMAND] = COMMAND.STOP), false);
+    this.publish(generation);
     for (const worker of this.workers) worker.terminate().catch(() => undefined);
     for (const port of this.ports) port.close();
   }
 
   /** A command each thread does its own share of: the workers theirs, this thread `own`. */
   private perThread(command: number, own: () => void, what: string): void {
-    const generation = ++this.generation;
+    const generation = this.nextGeneration();
     this.work.open(generation, () => (this.ctrl[CTRL.COMMAND] = command), false);
     this.publish(generation);
     own();

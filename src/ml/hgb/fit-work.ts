@@ -6,7 +6,7 @@
  * (a bin over its rows in partition order, a chunk's gradient totals over its rows), so the results do not depend on
  * which thread ran which unit, nor on the number of threads.
  */
-import { COMMAND, CTRL, rowChunkFor, spin } from './protocol.js';
+import { COMMAND, CONTROL_LENGTH, CTRL, rowChunkFor, spin } from './protocol.js';
 import { addLeafValues, type LeafIndex, markLeaves } from './loss.js';
 import { CANDIDATE_SIZE, type NodeStats, scanFeatures, type SplitContext } from './splitter.js';
 import { FEATURE_BLOCK, instantiateKernels, type Kernels, type WasmMemory, type WasmModule } from './wasm-kernels.js';
@@ -31,7 +31,7 @@ export interface MemoryLayout {
 }
 
 /** Nodes scanned by one command at most: the two children of a split. */
-export const MAX_REQUESTS = 2;
+const MAX_REQUESTS = 2;
 /** A scan request: histogram slot, rows, gradient sum, hessian sum, value. */
 const REQUEST_SIZE = 5;
 /** A worker that neither finishes nor fails within this long is considered lost. */
@@ -91,7 +91,7 @@ export function allocateShared(
     leafOf: bytes(maxLeaves <= 256 ? nRows : nRows * 4),
     chunkLefts: bytes(chunks * 4),
     chunkTotals: bytes(chunks * 16),
-    control: bytes(16 * 4),
+    control: bytes(CONTROL_LENGTH * 4),
     claim: bytes(8),
   };
 }
@@ -103,7 +103,7 @@ export interface UnitPlan {
 }
 
 /** Feature blocks of a histogram command: FEATURE_BLOCK features each, the kernel's pass over the rows. */
-export const featureBlocks = (nFeatures: number): number => Math.ceil(nFeatures / FEATURE_BLOCK);
+const featureBlocks = (nFeatures: number): number => Math.ceil(nFeatures / FEATURE_BLOCK);
 
 export class FitWork {
   readonly ctx: SplitContext;

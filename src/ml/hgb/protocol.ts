@@ -63,6 +63,7 @@ export const CTRL = {
   WITH_GRADIENTS: 15,
 } as const;
 
+/** Int32 words of the control block. */
 export const CONTROL_LENGTH = 16;
 
 export const COMMAND = {

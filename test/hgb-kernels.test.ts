@@ -61,7 +61,7 @@ describe('partition (rows split in chunks between threads)', () => {
 
   function executor(): Executor {
     const y = Float64Array.from({ length: nRows }, () => (rng.next() < 0.3 ? 1 : 0));
-    const exec = createExecutor(1, nRows, nFeatures, 256, y, null, 0, 31, { l2Regularization: 0, minSamplesLeaf: 20 });
+    const exec = createExecutor(1, { nRows, nFeatures, nBins: 256, y, weight: null, baseline: 0, maxLeaves: 31, l2Regularization: 0, minSamplesLeaf: 20 });
     const { X } = exec.buffers;
     for (let i = 0; i < X.length; i++) X[i] = Math.floor(rng.next() * 256);
     exec.gradients();
@@ -107,7 +107,14 @@ describe('worker failures', () => {
   const nRows = 120_000;
   const y = Float64Array.from({ length: nRows }, (_, i) => i % 2);
   const start = (fixture: string): ThreadedExecutor =>
-    new ThreadedExecutor(2, new URL(`./fixtures/hgb-workers/${fixture}`, import.meta.url), nRows, 10, 256, y, null, 0, 31, {
+    new ThreadedExecutor(2, new URL(`./fixtures/hgb-workers/${fixture}`, import.meta.url), {
+      nRows,
+      nFeatures: 10,
+      nBins: 256,
+      y,
+      weight: null,
+      baseline: 0,
+      maxLeaves: 31,
       l2Regularization: 0,
       minSamplesLeaf: 20,
     });

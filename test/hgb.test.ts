@@ -279,7 +279,7 @@ describe('threads', () => {
   const y = Float64Array.from({ length: n }, (_, i) => (X.columns[0][i] + X.columns[1][i] * X.columns[2][i] > 0.7 ? 1 : 0));
 
   it('fits with worker threads (compiled worker from dist/)', () => {
-    const exec = createExecutor(2, n, 10, 256, y, null, 0, 31, { l2Regularization: 0, minSamplesLeaf: 20 });
+    const exec = createExecutor(2, { nRows: n, nFeatures: 10, nBins: 256, y, weight: null, baseline: 0, maxLeaves: 31, l2Regularization: 0, minSamplesLeaf: 20 });
     try {
       expect(exec).toBeInstanceOf(ThreadedExecutor);
     } finally {

@@ -85,7 +85,14 @@ export class HistGradientBoostingClassifier implements BinaryClassifier {
     const missingBin = p.maxBins;
     const baseline = baselineLogOdds(yTrain, wTrain);
     const maxLeaves = p.maxLeafNodes ?? Math.floor(nTrain / p.minSamplesLeaf) + 1;
-    const exec = createExecutor(p.nThreads, nTrain, nFeatures, p.maxBins + 1, yTrain, wTrain, baseline, maxLeaves, {
+    const exec = createExecutor(p.nThreads, {
+      nRows: nTrain,
+      nFeatures,
+      nBins: p.maxBins + 1,
+      y: yTrain,
+      weight: wTrain,
+      baseline,
+      maxLeaves,
       l2Regularization: p.l2Regularization,
       minSamplesLeaf: p.minSamplesLeaf,
     });

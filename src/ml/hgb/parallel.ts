@@ -78,6 +78,23 @@ export interface Executor {
   close(): void;
 }
 
+/** What an executor is made for: the training rows and the tree settings its buffers are sized by. */
+export interface FitSpec {
+  nRows: number;
+  nFeatures: number;
+  /** Bins per feature including the missing-value bin. */
+  nBins: number;
+  /** Labels (0/1) of the training rows. */
+  y: Float64Array;
+  weight: Float64Array | null;
+  /** The raw score (log-odds) every row starts from. */
+  baseline: number;
+  /** Most leaves a tree can have. */
+  maxLeaves: number;
+  l2Regularization: number;
+  minSamplesLeaf: number;
+}
+
 /** Below this many (rows x features) a fit does not start workers: thread hand-offs would cost more than they save. */
 export const MIN_PARALLEL_FIT_WORK = 1_000_000;
 
@@ -109,16 +126,7 @@ abstract class BaseExecutor implements Executor {
   private nSlots = 0;
   private readonly free: number[] = [];
 
-  constructor(
-    nRows: number,
-    nFeatures: number,
-    nBins: number,
-    y: Float64Array,
-    weight: Float64Array | null,
-    baseline: number,
-    maxLeaves: number,
-    split: { l2Regularization: number; minSamplesLeaf: number },
-  ) {
+  constructor({ nRows, nFeatures, nBins, y, weight, baseline, maxLeaves, l2Regularization, minSamplesLeaf }: FitSpec) {
     const layout = layoutFor(nRows, nFeatures, nBins, weight !== null);
     // Room for the usual number of live histograms (one per splittable leaf); more are added as needed.
     const initialSlots = Math.min(maxLeaves + 2, 64);
@@ -128,7 +136,8 @@ abstract class BaseExecutor implements Executor {
       nFeatures,
       nBins,
       rowChunk: rowChunkFor(nRows),
-      ...split,
+      l2Regularization,
+      minSamplesLeaf,
       memory: this.memory,
       module: kernelModule(),
       layout,
@@ -286,16 +295,9 @@ export class ThreadedExecutor extends BaseExecutor {
   constructor(
     private readonly nThreads: number,
     workerUrl: URL,
-    nRows: number,
-    nFeatures: number,
-    nBins: number,
-    y: Float64Array,
-    weight: Float64Array | null,
-    baseline: number,
-    maxLeaves: number,
-    split: { l2Regularization: number; minSamplesLeaf: number },
+    spec: FitSpec,
   ) {
-    super(nRows, nFeatures, nBins, y, weight, baseline, maxLeaves, split);
+    super(spec);
     try {
       for (let t = 1; t < nThreads; t++) {
         const channel = new MessageChannel();
@@ -461,22 +463,12 @@ let warnedFallback = false;
  * The executor for a fit: threaded when nThreads > 1 and the data is big enough to pay for it, else serial. From
  * TypeScript sources without a usable compiled worker it warns once and runs serially.
  */
-export function createExecutor(
-  nThreads: number,
-  nRows: number,
-  nFeatures: number,
-  nBins: number,
-  y: Float64Array,
-  weight: Float64Array | null,
-  baseline: number,
-  maxLeaves: number,
-  split: { l2Regularization: number; minSamplesLeaf: number },
-): Executor {
-  const threads = Math.min(nThreads, Math.max(1, nFeatures));
-  if (threads > 1 && nRows * nFeatures >= MIN_PARALLEL_FIT_WORK) {
+export function createExecutor(nThreads: number, spec: FitSpec): Executor {
+  const threads = Math.min(nThreads, Math.max(1, spec.nFeatures));
+  if (threads > 1 && spec.nRows * spec.nFeatures >= MIN_PARALLEL_FIT_WORK) {
     const { url, fromSources } = compiledWorkerUrl(import.meta.url, './worker.js');
     try {
-      return new ThreadedExecutor(threads, url, nRows, nFeatures, nBins, y, weight, baseline, maxLeaves, split);
+      return new ThreadedExecutor(threads, url, spec);
     } catch (error) {
       if (!fromSources) throw error;
       if (!warnedFallback) {
@@ -485,5 +477,5 @@ export function createExecutor(
       }
     }
   }
-  return new SerialExecutor(nRows, nFeatures, nBins, y, weight, baseline, maxLeaves, split);
+  return new SerialExecutor(spec);
 }

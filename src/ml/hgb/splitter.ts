@@ -86,8 +86,8 @@ export function scanFeatures(ctx: SplitContext, hist: Float64Array, node: NodeSt
     if (ctx.isCategorical[f]) {
       scanCategorical(ctx, hist, f, count, sumGrad, sumHess, lossCurrent, best);
     } else {
-      scanLeftToRight(ctx, hist, f, count, sumGrad, sumHess, lossCurrent, best);
-      if (ctx.hasMissing[f]) scanRightToLeft(ctx, hist, f, count, sumGrad, sumHess, lossCurrent, best);
+      scanNumeric(ctx, hist, f, count, sumGrad, sumHess, lossCurrent, best, false);
+      if (ctx.hasMissing[f]) scanNumeric(ctx, hist, f, count, sumGrad, sumHess, lossCurrent, best, true);
     }
     const k = base + f * CANDIDATE_SIZE;
     out[k] = best.gain;
@@ -136,7 +136,12 @@ export function pickBestSplit(ctx: SplitContext, candidates: Float64Array, base:
   };
 }
 
-function scanLeftToRight(
+/**
+ * Scans a numeric feature's bins for its best threshold. With missing values on the right (missingLeft false) the left
+ * side grows bin by bin from bin 0; with missing values on the left, the right side grows from the last non-missing bin
+ * down. Either way the growing ("near") side's sums are accumulated and the other side's are the node's minus them.
+ */
+function scanNumeric(
   ctx: SplitContext,
   hist: Float64Array,
   f: number,
@@ -145,77 +150,41 @@ function scanLeftToRight(
   sumHess: number,
   lossCurrent: number,
   best: Best,
-): void {
-  const base = f * ctx.nBins * 3;
-  // The last non-missing bin never goes left alone, unless missing values exist (they stay on the right).
-  const end = ctx.nBinsNonMissing[f] - 1 + ctx.hasMissing[f];
-  const minLeaf = ctx.minSamplesLeaf;
-  const l2 = ctx.l2Regularization;
-  let gl = 0;
-  let hl = 0;
-  let nl = 0;
-  for (let b = 0; b < end; b++) {
-    const k = base + b * 3;
-    nl += hist[k + 2];
-    const nr = count - nl;
-    hl += hist[k + 1];
-    const hr = sumHess - hl;
-    gl += hist[k];
-    const gr = sumGrad - gl;
-    if (nl < minLeaf) continue;
-    if (nr < minLeaf) break;
-    if (hl < MIN_HESSIAN_TO_SPLIT) continue;
-    if (hr < MIN_HESSIAN_TO_SPLIT) break;
-    const gain = splitGain(gl, hl, gr, hr, lossCurrent, l2);
-    if (gain > best.gain && gain > 0) {
-      best.gain = gain;
-      best.binIdx = b;
-      best.missingLeft = false;
-      best.leftBins = null;
-      best.sumGradLeft = gl;
-      best.sumHessLeft = hl;
-      best.countLeft = nl;
-    }
-  }
-}
-
-function scanRightToLeft(
-  ctx: SplitContext,
-  hist: Float64Array,
-  f: number,
-  count: number,
-  sumGrad: number,
-  sumHess: number,
-  lossCurrent: number,
-  best: Best,
+  missingLeft: boolean,
 ): void {
   const base = f * ctx.nBins * 3;
   const minLeaf = ctx.minSamplesLeaf;
   const l2 = ctx.l2Regularization;
-  let gr = 0;
-  let hr = 0;
-  let nr = 0;
-  for (let b = ctx.nBinsNonMissing[f] - 2; b >= 0; b--) {
-    const k = base + (b + 1) * 3;
-    nr += hist[k + 2];
-    const nl = count - nr;
-    hr += hist[k + 1];
-    const hl = sumHess - hr;
-    gr += hist[k];
-    const gl = sumGrad - gr;
-    if (nr < minLeaf) continue;
-    if (nl < minLeaf) break;
-    if (hr < MIN_HESSIAN_TO_SPLIT) continue;
-    if (hl < MIN_HESSIAN_TO_SPLIT) break;
-    const gain = splitGain(gl, hl, gr, hr, lossCurrent, l2);
+  const nonMissing = ctx.nBinsNonMissing[f];
+  // Left to right, the last non-missing bin never goes left alone, unless missing values exist (they stay right).
+  const steps = missingLeft ? nonMissing - 1 : nonMissing - 1 + ctx.hasMissing[f];
+  const step = missingLeft ? -1 : 1;
+  // The threshold bin b takes bin b into the left side, or bin b + 1 into the right side.
+  const added = missingLeft ? 3 : 0;
+  let gNear = 0;
+  let hNear = 0;
+  let nNear = 0;
+  for (let s = 0, b = missingLeft ? nonMissing - 2 : 0; s < steps; s++, b += step) {
+    const k = base + b * 3 + added;
+    nNear += hist[k + 2];
+    const nFar = count - nNear;
+    hNear += hist[k + 1];
+    const hFar = sumHess - hNear;
+    gNear += hist[k];
+    const gFar = sumGrad - gNear;
+    if (nNear < minLeaf) continue;
+    if (nFar < minLeaf) break;
+    if (hNear < MIN_HESSIAN_TO_SPLIT) continue;
+    if (hFar < MIN_HESSIAN_TO_SPLIT) break;
+    const gain = missingLeft ? splitGain(gFar, hFar, gNear, hNear, lossCurrent, l2) : splitGain(gNear, hNear, gFar, hFar, lossCurrent, l2);
     if (gain > best.gain && gain > 0) {
       best.gain = gain;
       best.binIdx = b;
-      best.missingLeft = true;
+      best.missingLeft = missingLeft;
       best.leftBins = null;
-      best.sumGradLeft = gl;
-      best.sumHessLeft = hl;
-      best.countLeft = nl;
+      best.sumGradLeft = missingLeft ? gFar : gNear;
+      best.sumHessLeft = missingLeft ? hFar : hNear;
+      best.countLeft = missingLeft ? nFar : nNear;
     }
   }
 }

@@ -20,7 +20,7 @@
  * - scoreRow(row, out, trees, nTrees, groupDepths): the same for one row, eight trees walked together (groupDepths:
  *   per group of eight trees, the largest depth), the leaf values still added in tree order.
  */
-import { I32, F64, uleb, sleb, vec, name, section } from '../wasm-encoding.js';
+import { I32, F64, uleb, vec, name, op, section } from '../wasm-encoding.js';
 
 export type ScoreRowsKernel = (rows: number, nRows: number, out: number, trees: number, nTrees: number) => void;
 export type ScoreRowKernel = (row: number, out: number, trees: number, nTrees: number, groupDepths: number) => void;
@@ -51,36 +51,6 @@ interface WasmApi {
 }
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-
-const op = {
-  get: (i: number) => [0x20, ...uleb(i)],
-  set: (i: number) => [0x21, ...uleb(i)],
-  tee: (i: number) => [0x22, ...uleb(i)],
-  const: (v: number) => [0x41, ...sleb(v)],
-  add: [0x6a],
-  sub: [0x6b],
-  mul: [0x6c],
-  and: [0x71],
-  shl: [0x74],
-  shrU: [0x76],
-  ltS: [0x48],
-  geU: [0x4f],
-  gtU: [0x4b],
-  eqz: [0x45],
-  load32: (offset: number) => [0x28, 2, ...uleb(offset)],
-  f64Load: (offset: number) => [0x2b, 3, ...uleb(offset)],
-  f64Store: (offset: number) => [0x39, 3, ...uleb(offset)],
-  f64Gt: [0x64],
-  f64Add: [0xa0],
-  truncF64: [0xaa],
-  ifI32: [0x04, I32],
-  else: [0x05],
-  block: [0x02, 0x40],
-  loop: [0x03, 0x40],
-  end: [0x0b],
-  br: (depth: number) => [0x0c, ...uleb(depth)],
-  brIf: (depth: number) => [0x0d, ...uleb(depth)],
-};
 
 /** `while (!(exit)) body`: exit is an i32 condition, tested before each pass. */
 function whileNot(exit: number[], body: number[]): number[] {

@@ -7,7 +7,7 @@
  * Addresses are byte offsets in the memory. A histogram bin is 24 bytes: sum of gradients, sum of hessians, row count
  * (three doubles), at hist + (f * nBins + b) * 24.
  */
-import { I32, V128, uleb, sleb, vec, name, section } from '../wasm-encoding.js';
+import { I32, V128, uleb, vec, name, op, section } from '../wasm-encoding.js';
 
 /** rootHistograms(X, nRows, gh, hist, nBins, f0, f1): adds every row's pair to its bin, features [f0, f1). The caller
  * zeroes the sums and writes the (constant) root counts first. */
@@ -86,67 +86,6 @@ interface KernelBody {
   code: number[];
 }
 
-/** The instructions the kernels use (memarg: log2 alignment, then offset). */
-const op = {
-  get: (i: number) => [0x20, ...uleb(i)],
-  set: (i: number) => [0x21, ...uleb(i)],
-  tee: (i: number) => [0x22, ...uleb(i)],
-  const: (v: number) => [0x41, ...sleb(v)],
-  add: [0x6a],
-  sub: [0x6b],
-  mul: [0x6c],
-  or: [0x72],
-  eq: [0x46],
-  leU: [0x4d],
-  store32: [0x36, 2, 0],
-  shl: [0x74],
-  shrU: [0x76],
-  and: [0x71],
-  if: [0x04, 0x40],
-  geU: [0x4f],
-  gtU: [0x4b],
-  load8: [0x2d, 0, 0],
-  load32: [0x28, 2, 0],
-  load64: [0x29, 3, 0],
-  store64: [0x37, 3, 0],
-  f64Load: (offset: number) => [0x2b, 3, ...uleb(offset)],
-  f64Store: (offset: number) => [0x39, 3, ...uleb(offset)],
-  f64One: [0x44, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f],
-  f64Add: [0xa0],
-  v128Load: [0xfd, 0x00, 3, 0],
-  v128Store: [0xfd, 0x0b, 3, 0],
-  v128Load64Zero: [0xfd, 0x5d, 3, 0],
-  f64x2PromoteLowF32x4: [0xfd, 0x5f],
-  f64x2Add: [0xfd, 0xf0, 0x01],
-  f64x2Sub: [0xfd, 0xf1, 0x01],
-  f64Sub: [0xa1],
-  f64x2Mul: [0xfd, 0xf2, 0x01],
-  f64x2Div: [0xfd, 0xf3, 0x01],
-  f64x2Max: [0xfd, 0xf5, 0x01],
-  f64x2Abs: [0xfd, 0xec, 0x01],
-  f64x2Neg: [0xfd, 0xed, 0x01],
-  f64x2Nearest: [0xfd, 0x94, 0x01],
-  f64x2Gt: [0xfd, 0x4a],
-  v128Bitselect: [0xfd, 0x52],
-  f32x4DemoteF64x2Zero: [0xfd, 0x5e],
-  i32x4TruncSatF64x2SZero: [0xfd, 0xfc, 0x01],
-  i64x2ExtendLowI32x4S: [0xfd, 0xc7, 0x01],
-  i64x2Add: [0xfd, 0xce, 0x01],
-  i64x2Shl: [0xfd, 0xcb, 0x01],
-  f64x2Const: (v: number) => [0xfd, 0x0c, ...bytesOf(new Float64Array([v, v]))],
-  i64x2Const: (v: number) => [0xfd, 0x0c, ...bytesOf(new BigInt64Array([BigInt(v), BigInt(v)]))],
-  i8x16Shuffle: (lanes: number[]) => [0xfd, 0x0d, ...lanes],
-  block: [0x02, 0x40],
-  loop: [0x03, 0x40],
-  end: [0x0b],
-  br: (depth: number) => [0x0c, ...uleb(depth)],
-  brIf: (depth: number) => [0x0d, ...uleb(depth)],
-};
-
-function bytesOf(values: Float64Array | BigInt64Array): number[] {
-  return [...new Uint8Array(values.buffer)];
-}
-
 /** `for (v = from; v < to; v++) body` (unsigned compare). */
 function forLoop(v: number, from: number[], to: number[], body: number[]): number[] {
   return [
@@ -188,7 +127,7 @@ function histogramBody(node: boolean): KernelBody {
     ]).flat();
   const countRow = [...op.get(k), ...op.get(k), ...op.f64Load(16), ...op.f64One, ...op.f64Add, ...op.f64Store(16)];
   const perRow = (width: number): number[] => [
-    ...(node ? [...op.get(rows), ...op.get(i), ...op.const(2), ...op.shl, ...op.add, ...op.load32] : op.get(i)), ...op.set(row),
+    ...(node ? [...op.get(rows), ...op.get(i), ...op.const(2), ...op.shl, ...op.add, ...op.load32()] : op.get(i)), ...op.set(row),
     ...op.get(p.pairs), ...op.get(i), ...op.const(3), ...op.shl, ...op.add, ...op.v128Load64Zero, ...op.f64x2PromoteLowF32x4, ...op.set(pair),
     ...Array.from({ length: width }, (_, j) => [
       ...op.get(histF(j)), ...op.get(column(j)), ...op.get(row), ...op.add, ...op.load8, ...op.const(24), ...op.mul, ...op.add, ...op.set(k),
@@ -223,7 +162,7 @@ function gatherBody(): KernelBody {
   // params: gh, partition, start, count, out; locals: i, row
   const p = { gh: 0, partition: 1, start: 2, count: 3, out: 4, i: 5, row: 6 };
   const perRow = [
-    ...op.get(p.partition), ...op.get(p.start), ...op.get(p.i), ...op.add, ...op.const(2), ...op.shl, ...op.add, ...op.load32, ...op.set(p.row),
+    ...op.get(p.partition), ...op.get(p.start), ...op.get(p.i), ...op.add, ...op.const(2), ...op.shl, ...op.add, ...op.load32(), ...op.set(p.row),
     ...op.get(p.out), ...op.get(p.i), ...op.const(3), ...op.shl, ...op.add,
     ...op.get(p.gh), ...op.get(p.row), ...op.const(3), ...op.shl, ...op.add, ...op.load64,
     ...op.store64,
@@ -264,7 +203,7 @@ function partitionBody(): KernelBody {
   const p = { column: 0, rows: 1, left: 2, right: 3, count: 4, threshold: 5, missingBin: 6, i: 7, row: 8, isLeft: 9, nl: 10, nr: 11 };
   const word = (base: number, index: number): number[] => [...op.get(base), ...op.get(index), ...op.const(2), ...op.shl, ...op.add];
   const perRow = [
-    ...word(p.rows, p.i), ...op.load32, ...op.set(p.row),
+    ...word(p.rows, p.i), ...op.load32(), ...op.set(p.row),
     // isLeft = bin <= threshold | bin == missingBin
     ...op.get(p.column), ...op.get(p.row), ...op.add, ...op.load8, ...op.tee(p.isLeft), ...op.get(p.threshold), ...op.leU,
     ...op.get(p.isLeft), ...op.get(p.missingBin), ...op.eq, ...op.or, ...op.set(p.isLeft),

@@ -129,7 +129,7 @@ describe('worker failures', () => {
       // The worker claims a unit of one of these commands sooner or later; its kernel then reads outside the memory.
       const slot = exec.acquireSlot();
       expect(() => {
-        for (let i = 0; i < 200; i++) exec.root(slot, []);
+        for (let i = 0; i < 2000; i++) exec.root(slot, []);
       }).toThrow(/HGB worker threads failed to finish a command: HGB worker 1: RuntimeError: memory access out of bounds/);
     } finally {
       exec.close();

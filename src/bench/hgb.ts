@@ -15,8 +15,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { usableCpus } from '../cpus.js';
 import { HistGradientBoostingClassifier, setHgbScoringThreads } from '../ml/hgb/index.js';
 import { rocAuc } from '../ml/metrics.js';
 import type { Frame } from '../ml/types.js';
@@ -134,14 +135,14 @@ function runChild(command: string, args: string[], env: NodeJS.ProcessEnv): Meas
 
 function main(): void {
   if (arg('child') === 'ts') {
-    const threads = Number(arg('threads') ?? availableParallelism());
+    const threads = Number(arg('threads') ?? usableCpus());
     process.stdout.write(`${JSON.stringify(measureOurs(Number(arg('rows')), threads))}\n`);
     return;
   }
   if (!existsSync(PYTHON)) throw new Error(`${PYTHON} not found: apt-get install -y python3-sklearn python3-pandas`);
   const sizes = arg('rows') ? [Number(arg('rows'))] : SIZES;
   const self = fileURLToPath(import.meta.url);
-  const cores = availableParallelism();
+  const cores = usableCpus();
   const { OMP_NUM_THREADS: _omp, ...envNoOmp } = process.env;
   process.stdout.write(`machine: ${cores} cores, ${cpus()[0]?.model ?? 'unknown CPU'}; ${new Date().toISOString()}\n`);
   if (!existsSync(CSV)) {

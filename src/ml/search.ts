@@ -4,7 +4,6 @@
  * threads that share the data through SharedArrayBuffers and fit on one thread each, so the result depends on the
  * seed only, never on the concurrency or the order in which fits finish.
  */
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { toFrame } from './frame.js';
 import { createRng, shuffleInPlace } from './random.js';
@@ -12,6 +11,7 @@ import type { FoldResult, FoldTask, SearchWorkerData } from './search-worker.js'
 import { HistGradientBoostingClassifier, type HgbOptions } from './hgb/index.js';
 import type { Matrix } from './types.js';
 import { compiledWorkerUrl } from './worker-url.js';
+import { usableCpus } from '../cpus.js';
 
 export type SearchParamValue = number | string | boolean | null;
 
@@ -133,7 +133,7 @@ export interface RandomSearchOptions {
   folds?: number;
   /** Seeds the draws, the folds and, unless baseParams sets randomState, the fits. Default 0. */
   seed?: number;
-  /** Fits at once, each on its own worker thread; default os.availableParallelism(). */
+  /** Fits at once, each on its own worker thread; default the usable CPUs (src/cpus.ts). */
   concurrency?: number;
   /** Called on the calling thread as each trial finishes (all its folds scored), in finishing order. */
   onTrial?: (trial: SearchTrial, progress: { done: number; total: number }) => void;
@@ -155,7 +155,7 @@ export interface RandomSearchResult {
 export async function randomSearchCV(options: RandomSearchOptions): Promise<RandomSearchResult> {
   const k = options.folds ?? 5;
   const seed = options.seed ?? 0;
-  const concurrency = options.concurrency ?? availableParallelism();
+  const concurrency = options.concurrency ?? usableCpus();
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError(`randomSearchCV: concurrency must be an integer >= 1, got ${concurrency}`);
   }

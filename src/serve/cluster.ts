@@ -10,12 +10,12 @@
  * (as the CLI does); the primary part and the worker part are picked here.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { availableParallelism } from 'node:os';
 import { dialectOf } from '../db/index.js';
 import { createLogger, type Logger } from '../logger.js';
 import { loadApiKeys, newAdminToken } from './auth.js';
 import { relayMetrics, WorkerMetricsChannel } from './cluster-metrics.js';
 import { startServer, type RunningServer, type ServerOptions } from './server.js';
+import { usableCpus } from '../cpus.js';
 
 export interface ServeOptions extends ServerOptions {
   /**
@@ -46,7 +46,7 @@ type WorkerMessage = { type: 'listening'; url: string } | { type: 'start_failed'
  * a worker process exits when drained. Rejects when the server cannot start.
  */
 export async function serve(options: ServeOptions): Promise<void> {
-  const workers = options.workers ?? (dialectOf(options.config.databaseUrl) === 'sqlite' ? 1 : availableParallelism());
+  const workers = options.workers ?? (dialectOf(options.config.databaseUrl) === 'sqlite' ? 1 : usableCpus());
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers must be a whole number from 1, got ${workers}`);
   const logger = options.logger ?? createLogger(options.config.logLevel);
   if (workers === 1) return runSingle({ ...options, logger });

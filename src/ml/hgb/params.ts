@@ -2,8 +2,8 @@
  * Hyperparameters of HistGradientBoostingClassifier: scikit-learn's names in camelCase, scikit-learn's defaults, and
  * validation that names the offending option.
  */
-import { availableParallelism } from 'node:os';
 import { describe } from '../frame.js';
+import { usableCpus } from '../../cpus.js';
 
 /** 'balanced' weighs class c by n / (2 n_c), like scikit-learn; or an explicit weight per class. */
 export type HgbClassWeight = 'balanced' | { 0: number; 1: number };
@@ -42,7 +42,8 @@ export interface HgbOptions {
   classWeight?: HgbClassWeight | null;
   /** Seed for the validation split and the binning subsample; default: a random seed. */
   randomState?: number | null;
-  /** Threads used to fit (the calling thread plus nThreads - 1 workers); default os.availableParallelism(). */
+  /** Threads used to fit (the calling thread plus nThreads - 1 workers); default the usable CPUs (src/cpus.ts: the
+   * available ones, capped by a container's CPU quota). */
   nThreads?: number;
 }
 
@@ -93,7 +94,7 @@ export function resolveHgbParams(options: HgbOptions = {}): HgbParams {
     categoricalFeatures: categoricalFeatures(o.categoricalFeatures ?? null),
     classWeight: classWeight(o.classWeight ?? null),
     randomState: o.randomState == null ? null : integer(o.randomState, 'randomState', 0),
-    nThreads: o.nThreads === undefined ? availableParallelism() : integer(o.nThreads, 'nThreads', 1),
+    nThreads: o.nThreads === undefined ? usableCpus() : integer(o.nThreads, 'nThreads', 1),
   };
 }
 

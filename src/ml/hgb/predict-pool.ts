@@ -7,7 +7,6 @@
  * scored whole by one thread with the same forest, so the probabilities are those of one thread, bit for bit. A worker
  * that fails costs the batch nothing but time: its rows are scored again here and the pool stops, with a warning.
  */
-import { availableParallelism } from 'node:os';
 import { type MessagePort, MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { FlatForest, HgbModelJSON } from './predictor.js';
 import { compiledWorkerUrl } from '../worker-url.js';
@@ -20,6 +19,7 @@ import {
   START_STATE,
   type WorkerNotice,
 } from './predict-protocol.js';
+import { usableCpus } from '../../cpus.js';
 
 /** Below this many rows a batch stays on the calling thread: a round trip to a worker costs ~0.1 ms. */
 export const MIN_PARALLEL_ROWS = 16_384;
@@ -46,7 +46,7 @@ interface Pool {
   out: SharedArrayBuffer;
 }
 
-let helperThreads = Math.max(0, Math.min(availableParallelism() - 1, 3));
+let helperThreads = Math.max(0, Math.min(usableCpus() - 1, 3));
 let pool: Pool | null = null;
 let poolFailed = false;
 const modelIds = new WeakMap<HgbModelJSON, number>();

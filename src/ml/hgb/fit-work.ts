@@ -1,8 +1,8 @@
 /**
  * The units of work of a fit, run by whichever thread claims them (see protocol.ts): a block of features' histograms
- * and split scan, a chunk of rows' gradients, gathers, partition or score updates. The same class runs on the fitting
- * thread and in the workers, over one shared WebAssembly.Memory (binned data, gradient pairs, partition, histograms)
- * and shared buffers for the rest. Every unit writes its own part of the outputs, and every sum runs in a fixed order
+ * and split scan, or a chunk of rows' gradients, partition or score updates. The same class runs on the fitting thread
+ * and in the workers, over one shared WebAssembly.Memory (binned data, labels, raw scores, gradient pairs, partition,
+ * histograms) and shared buffers for the rest. Every unit writes its own part of the outputs, and every sum runs in a fixed order
  * (a bin over its rows in partition order, a chunk's gradient totals over its rows), so the results do not depend on
  * which thread ran which unit, nor on the number of threads.
  */

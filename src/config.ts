@@ -2,6 +2,7 @@
  * Configuration from the environment (flags override it in the CLI). Embedded defaults put everything under
  * MLDEPLOY_HOME (./.mldeploy): a SQLite file and an artifact folder.
  */
+import { InvalidInputError } from './errors.js';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -20,7 +21,7 @@ export interface Config {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const home = resolve(env.MLDEPLOY_HOME ?? '.mldeploy');
   const port = Number(env.PORT ?? env.MLDEPLOY_PORT ?? 8086);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`Invalid PORT "${env.PORT}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidInputError(`Invalid PORT "${env.PORT}"`);
   return {
     home,
     databaseUrl: env.MLDEPLOY_DATABASE_URL ?? `sqlite:${resolve(home, 'mldeploy.db')}`,

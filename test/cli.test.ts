@@ -341,7 +341,8 @@ describe.concurrent('commands on small data', () => {
     ];
     for (const [args, pattern] of cases) {
       const result = await h.run(args);
-      expect(result.code, describeResult(args, result)).toBe(1);
+      // Exit 3: what was named does not exist (README, "Exit codes").
+      expect(result.code, describeResult(args, result)).toBe(3);
       expect(userError(result), describeResult(args, result)).toMatch(pattern);
     }
   });
@@ -484,7 +485,7 @@ describe.concurrent('commands on small data', () => {
   it('sample: rejects a bad --rows', async ({ expect }) => {
     const h = home();
     const result = await h.run(['sample', join(h.dir, 'x.csv'), '--rows', '0']);
-    expectExit(['sample'], result, 1);
+    expectExit(['sample'], result, 2);
     expect(userError(result)).toContain('--rows must be a positive integer, got "0"');
     expect(existsSync(join(h.dir, 'x.csv'))).toBe(false);
   });

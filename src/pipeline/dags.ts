@@ -2,6 +2,7 @@
  * The workflows of mldeploy, as in the original stack's Airflow DAGs: load_raw_data, preprocess_data, train_model,
  * and `training`, which chains the three by dependency (the original only staggered their start times).
  */
+import { InvalidInputError, NotFoundError } from '../errors.js';
 import type { AppContext } from '../context.js';
 import { latestSnapshot, loadRawData, preprocessData, type DatasetSnapshot, type RawLoadResult } from '../data/index.js';
 import { datasetNameFromFile } from '../db/identifiers.js';
@@ -15,7 +16,7 @@ function conf(task: TaskContext): TrainingConf {
 
 function required<K extends keyof TrainingConf>(c: TrainingConf, key: K, flag: string): NonNullable<TrainingConf[K]> {
   const value = c[key];
-  if (value === undefined || value === null || value === '') throw new Error(`${String(key)} is required (${flag})`);
+  if (value === undefined || value === null || value === '') throw new InvalidInputError(`${String(key)} is required (${flag})`);
   return value as NonNullable<TrainingConf[K]>;
 }
 
@@ -113,7 +114,7 @@ function trainTask(app: AppContext, upstream: string[]): TaskDef {
 
 async function latestSnapshotId(app: AppContext, dataset: string): Promise<string> {
   const latest = await latestSnapshot(app.store, dataset);
-  if (!latest) throw new Error(`dataset ${dataset} has no snapshot yet: run preprocess_data first`);
+  if (!latest) throw new NotFoundError('dataset snapshot', dataset, { message: `dataset ${dataset} has no snapshot yet: run preprocess_data first` });
   return latest.id;
 }
 

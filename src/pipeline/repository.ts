@@ -3,6 +3,7 @@
  * (`... WHERE state = <expected>`) that report whether this caller made them: that is what lets several processes
  * advance the same run without running a task twice, on SQLite, PostgreSQL and MySQL alike.
  */
+import { InvalidInputError } from '../errors.js';
 import type { Kysely } from 'kysely';
 import type { Database, DagRunsTable, TaskAttemptsTable, TaskInstancesTable } from '../db/schema.js';
 import type { Dag } from './dag.js';
@@ -49,7 +50,7 @@ export class RunRepository {
   async listRuns(options: ListRunsOptions): Promise<DagRunSummary[]> {
     const limit = options.limit ?? 20;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) {
-      throw new Error(`limit must be an integer from 1 to 1000, got ${limit}`);
+      throw new InvalidInputError(`limit must be an integer from 1 to 1000, got ${limit}`);
     }
     let query = this.db.selectFrom('dag_runs').selectAll();
     if (options.dagId !== undefined) query = query.where('dag_id', '=', options.dagId);

@@ -2,6 +2,7 @@
  * The workflows' names and configuration, apart from their code (dags.ts) so the CLI can check a command line
  * without loading the data and ML layers.
  */
+import { InvalidInputError, NotFoundError } from '../errors.js';
 import type { EstimatorName } from '../ml/estimator-names.js';
 
 export const DAG_IDS = ['load_raw_data', 'preprocess_data', 'train_model', 'training'] as const;
@@ -42,11 +43,11 @@ const REQUIRED: Record<DagId, Array<Array<[keyof TrainingConf, string]>>> = {
 /** Throws naming the missing options, e.g. "training needs --target COLUMN". */
 export function checkConf(dagId: string, conf: TrainingConf): void {
   const rules = REQUIRED[dagId as DagId];
-  if (!rules) throw new Error(`Unknown DAG "${dagId}": one of ${DAG_IDS.join(', ')}`);
+  if (!rules) throw new NotFoundError('DAG', dagId, { message: `Unknown DAG "${dagId}": one of ${DAG_IDS.join(', ')}` });
   const missing = rules
     .filter((anyOf) => !anyOf.some(([key]) => conf[key] !== undefined && conf[key] !== ''))
     .map((anyOf) => anyOf.map(([, flag]) => flag).join(' or '));
-  if (missing.length) throw new Error(`${dagId} needs ${missing.join(' and ')}`);
+  if (missing.length) throw new InvalidInputError(`${dagId} needs ${missing.join(' and ')}`);
   if (conf.search !== undefined) checkSearchConf(conf);
 }
 
@@ -55,17 +56,17 @@ const SEARCH_FLAGS = { trials: '--search-trials', folds: '--search-folds', seed:
 
 function checkSearchConf(conf: TrainingConf): void {
   const search = conf.search as Partial<Record<keyof SearchConf, unknown>>;
-  if (typeof search !== 'object' || search === null) throw new Error('search must be { trials, folds, seed? }');
+  if (typeof search !== 'object' || search === null) throw new InvalidInputError('search must be { trials, folds, seed? }');
   const atLeast = (key: keyof SearchConf, min: number) => {
     const value = search[key];
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-      throw new Error(`${SEARCH_FLAGS[key]} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+      throw new InvalidInputError(`${SEARCH_FLAGS[key]} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
     }
   };
   atLeast('trials', 1);
   atLeast('folds', 2);
   if (search.seed !== undefined) atLeast('seed', 0);
   if (conf.estimators && !conf.estimators.includes('hist_gradient_boosting')) {
-    throw new Error('--search-trials tunes hist_gradient_boosting, which --estimators leaves out');
+    throw new InvalidInputError('--search-trials tunes hist_gradient_boosting, which --estimators leaves out');
   }
 }

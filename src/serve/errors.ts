@@ -17,22 +17,9 @@ import {
 
 export type { FieldError } from '../errors.js';
 
-export class ServeError extends Error {
-  constructor(
-    readonly statusCode: number,
-    /** Machine-readable kind, e.g. 'validation', 'model_unavailable'. */
-    readonly code: string,
-    message: string,
-    readonly details?: FieldError[],
-  ) {
-    super(message);
-    this.name = 'ServeError';
-  }
-}
-
-export function validationError(details: FieldError[]): ServeError {
-  const error = new ValidationError(details);
-  return new ServeError(422, error.code, error.message, details);
+/** 422 naming every invalid field of a request. */
+export function validationError(details: FieldError[]): ValidationError {
+  return new ValidationError(details);
 }
 
 /** Categories first match wins, so a subclass is listed before its parent. */
@@ -57,7 +44,6 @@ export interface ErrorAnswer {
  * a bug: 500 with no internals in the body (the server log has them).
  */
 export function errorAnswer(error: unknown, { bodyLimit }: { bodyLimit: number }): ErrorAnswer {
-  if (error instanceof ServeError) return answer(error.statusCode, error.code, error.message, error.details);
   if (error instanceof MldeployError) {
     const status = STATUS_OF.find(([type]) => error instanceof type)?.[1] ?? 500;
     const details = error instanceof ValidationError ? error.details : undefined;

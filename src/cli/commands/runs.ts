@@ -1,4 +1,5 @@
 /** Workflow commands: run a DAG, look at run history and task logs, retry, schedule, and start workers. */
+import { InvalidInputError, NotFoundError } from '../../errors.js';
 import { constants } from 'node:os';
 import type { Command } from 'commander';
 import type { AppContext } from '../../context.js';
@@ -49,14 +50,14 @@ interface RunFlags {
 /** A whole number from a flag, or an error naming the flag. */
 function integerFlag(flag: string, raw: string, min: number): number {
   const value = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(value) || value < min) throw new Error(`${flag} must be an integer >= ${min}, got "${raw}"`);
+  if (raw.trim() === '' || !Number.isInteger(value) || value < min) throw new InvalidInputError(`${flag} must be an integer >= ${min}, got "${raw}"`);
   return value;
 }
 
 function searchFromFlags(flags: RunFlags): TrainingConf['search'] {
   if (flags.searchTrials === undefined) {
-    if (flags.searchFolds !== undefined) throw new Error('--search-folds needs --search-trials');
-    if (flags.searchSeed !== undefined) throw new Error('--search-seed needs --search-trials');
+    if (flags.searchFolds !== undefined) throw new InvalidInputError('--search-folds needs --search-trials');
+    if (flags.searchSeed !== undefined) throw new InvalidInputError('--search-seed needs --search-trials');
     return undefined;
   }
   return {
@@ -80,13 +81,13 @@ export function confFromFlags(flags: RunFlags): TrainingConf {
   };
   if (flags.seed !== undefined) {
     conf.seed = Number(flags.seed);
-    if (!Number.isInteger(conf.seed)) throw new Error(`--seed must be an integer, got "${flags.seed}"`);
+    if (!Number.isInteger(conf.seed)) throw new InvalidInputError(`--seed must be an integer, got "${flags.seed}"`);
   }
   if (flags.estimators) {
     const names = flags.estimators.split(',').map((s) => s.trim());
     for (const n of names) {
       if (!(ESTIMATOR_NAMES as readonly string[]).includes(n)) {
-        throw new Error(`--estimators: unknown "${n}" (${ESTIMATOR_NAMES.join(', ')})`);
+        throw new InvalidInputError(`--estimators: unknown "${n}" (${ESTIMATOR_NAMES.join(', ')})`);
       }
     }
     conf.estimators = names as TrainingConf['estimators'];
@@ -236,7 +237,7 @@ export function registerRunCommands(program: Command): void {
       await withContext(async (app) => {
         const runner = await createRunner(app);
         const run = await runner.getRun(runId);
-        if (!run) throw new Error(`No dag run "${runId}" (see mldeploy runs list)`);
+        if (!run) throw new NotFoundError('DAG run', runId, { message: `No dag run "${runId}" (see mldeploy runs list)` });
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
           return;
@@ -330,7 +331,7 @@ export function registerRunCommands(program: Command): void {
     .action(async (flags: { concurrency: string }) => {
       const [{ buildDags }, { startWorker }] = await Promise.all([dagsModule(), import('../../pipeline/worker.js')]);
       const app = await openCliContext();
-      if (!app.config.queueUrl) throw new Error('worker needs MLDEPLOY_QUEUE_URL=redis://... (or --queue-url)');
+      if (!app.config.queueUrl) throw new InvalidInputError('worker needs MLDEPLOY_QUEUE_URL=redis://... (or --queue-url)');
       const worker = await startWorker({
         redisUrl: app.config.queueUrl,
         store: app.store,

@@ -220,6 +220,8 @@ export class PipelineRunner {
    * 3. no task of it is running with a heartbeat and nothing in it started or ended for `olderThanMs` (its queued
    *    or waiting tasks were lost with the process or queue that held them).
    * A run with a running task whose heartbeat is fresh is alive, however long ago anything else happened in it.
+   * The tracking runs of a failed run end FAILED with it, and tracking runs still RUNNING under a finished DAG run
+   * (a process died before this recovery existed) end FAILED too.
    * Returns the ids of the runs it failed. `mldeploy up` and `mldeploy scheduler` call it every minute.
    */
   async recoverStaleRuns(options: RecoverOptions = {}): Promise<string[]> {
@@ -228,6 +230,8 @@ export class PipelineRunner {
       const liveness = await this.assess(run, options, Date.now());
       if (liveness.abandoned && (await this.abandon(run, liveness.reason))) recovered.push(run.id);
     }
+    const orphans = await this.engine.repository.endOrphanedTrackingRuns(new Date().toISOString());
+    if (orphans > 0) this.logger.warn({ trackingRuns: orphans }, 'Ended tracking runs left RUNNING by finished DAG runs');
     return recovered;
   }
 

@@ -8,7 +8,7 @@ import { latestSnapshot, loadRawData, preprocessData, type DatasetSnapshot, type
 import { datasetNameFromFile } from '../db/identifiers.js';
 import { defineDag, type Dag, type TaskContext, type TaskDef } from './dag.js';
 import { trainModel, type TrainModelResult } from './tasks/train-model.js';
-import type { TrainingConf } from './workflows.js';
+import { checkConf, type DagId, type TrainingConf } from './workflows.js';
 
 function conf(task: TaskContext): TrainingConf {
   return task.conf as TrainingConf;
@@ -119,22 +119,27 @@ async function latestSnapshotId(app: AppContext, dataset: string): Promise<strin
 }
 
 export function buildDags(app: AppContext): Dag[] {
+  // Every option is checked when a run is triggered (by hand or by a schedule), before any task runs.
+  const check = (dagId: DagId) => (c: Record<string, unknown>) => checkConf(dagId, c as TrainingConf);
   return [
-    defineDag({ id: 'load_raw_data', description: 'CSV file -> raw table', tasks: [loadTask(app)] }),
+    defineDag({ id: 'load_raw_data', description: 'CSV file -> raw table', tasks: [loadTask(app)], checkConf: check('load_raw_data') }),
     defineDag({
       id: 'preprocess_data',
       description: 'raw table -> cleaned, stratified 70/10/20 split (dataset snapshot)',
       tasks: [preprocessTask(app, [])],
+      checkConf: check('preprocess_data'),
     }),
     defineDag({
       id: 'train_model',
       description: 'fit, evaluate, track, register, and promote through the gate',
       tasks: [trainTask(app, [])],
+      checkConf: check('train_model'),
     }),
     defineDag({
       id: 'training',
       description: 'load_raw_data -> preprocess_data -> train_model',
       tasks: [loadTask(app), preprocessTask(app, ['load_raw_data']), trainTask(app, ['preprocess_data'])],
+      checkConf: check('training'),
     }),
   ];
 }

@@ -94,6 +94,7 @@ export class PipelineRunner {
   ): Promise<string> {
     const dag = this.engine.dag(dagId);
     const confJson = confToJson(conf);
+    dag.checkConf(conf);
     if (options.runId !== undefined) assertId('DAG run id', options.runId, 64);
     const id = options.runId ?? randomUUID();
     const createdAt = new Date().toISOString();

@@ -1,5 +1,6 @@
 /** Workflow commands: run a DAG, look at run history and task logs, retry, schedule, and start workers. */
 import { InvalidInputError, NotFoundError } from '../../errors.js';
+import { statSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Command } from 'commander';
 import type { AppContext } from '../../context.js';
@@ -173,6 +174,20 @@ function exitCodeOf(signal: NodeJS.Signals): number {
   return 128 + constants.signals[signal];
 }
 
+/**
+ * A data file given on the command line exists and is a file (tasks running here read it; a queue's workers may see
+ * another file system, so with a queue the load task is the judge).
+ */
+function checkDataFile(file: string): void {
+  let info;
+  try {
+    info = statSync(file);
+  } catch {
+    throw new InvalidInputError(`--data: file not found: ${file}`);
+  }
+  if (!info.isFile()) throw new InvalidInputError(`--data: ${file} is not a file`);
+}
+
 function seconds(start: string | null, end: string | null): number | null {
   return start && end ? (Date.parse(end) - Date.parse(start)) / 1000 : null;
 }
@@ -184,8 +199,12 @@ export function registerRunCommands(program: Command): void {
       .description(`run a workflow now: ${DAG_IDS.join(', ')}`)
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (dagId: string, flags: RunFlags) => {
+    // Every option is checked before the database is opened or anything runs.
+    const conf = confFromFlags(flags);
+    checkConf(dagId, conf);
+    if (conf.data !== undefined && !process.env.MLDEPLOY_QUEUE_URL) checkDataFile(conf.data);
     await withContext(async (app) => {
-      const run = await runDag(app, dagId, confFromFlags(flags));
+      const run = await runDag(app, dagId, conf);
       const train = run.tasks.find((t) => t.taskId === 'train_model');
       const result = train?.output as Record<string, unknown> | undefined;
       if (flags.json) {
@@ -283,9 +302,9 @@ export function registerRunCommands(program: Command): void {
   addRunFlags(schedule.command('set <dag> <cron>').description('e.g. schedule set training "0 3 * * *" --data data.csv --target y')).action(
     async (dagId: string, cron: string, flags: RunFlags) => {
       const { setSchedule } = await schedulerModule();
+      const conf = confFromFlags(flags);
+      checkConf(dagId, conf);
       await withContext(async (app) => {
-        const conf = confFromFlags(flags);
-        checkConf(dagId, conf);
         await setSchedule(app.store, dagId, cron, conf as Record<string, unknown>);
         process.stdout.write(`scheduled ${dagId} at "${cron}"\n`);
       });

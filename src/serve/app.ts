@@ -215,8 +215,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown[] }, request, reply) => {
     const answer = errorAnswer(error, { bodyLimit });
-    if (answer.status >= 500 && answer.status !== 503) request.log.error({ err: error }, 'request failed');
-    else if (answer.status === 503) request.log.warn({ err: error }, 'request answered 503');
+    // A 503 says why in its body and is counted in the metrics; a line per request would flood the log.
+    if (answer.status === 500) request.log.error({ err: error }, 'request failed');
     if (answer.status === 503) reply.header('retry-after', '1');
     return reply.code(answer.status).send(answer.body);
   });

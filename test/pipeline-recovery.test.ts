@@ -232,9 +232,9 @@ describe.each(backends)('pipeline recovery on $name', (backend) => {
     const executor = new RecordingExecutor();
     const r = new PipelineRunner({ store, dags: [dag], executor, logger: silentLogger });
     const id = await r.trigger('overdue');
-    // The process that took the attempt started it a minute ago and died; a fresh heartbeat cannot save it.
+    // The process that took the attempt started it 30 s ago and died; a fresh heartbeat cannot save it past the grace.
     const repository = new RunRepository(store.db);
-    await repository.startAttempt(executor.submitted[0]!, new Date(Date.now() - 60_000).toISOString());
+    await repository.startAttempt(executor.submitted[0]!, new Date(Date.now() - 30_000).toISOString());
     await setHeartbeat(id, 'slow', new Date().toISOString());
 
     expect(await r.recoverStaleRuns()).toEqual([]); // inside 50 ms + the default 1 min grace

@@ -1,0 +1,5 @@
+/** Monitoring: reference profiles, live profiles from the prediction log, drift, live and estimated quality. */
+export * from './types.js';
+export { columnDrift, datasetDrift, DRIFT_DEFAULTS, PSI_THRESHOLD, type ColumnData, type ColumnDrift, type ColumnKind, type DriftOptions, type DriftTest } from './drift.js';
+export { calibrate, estimateRocAuc, fitIsotonicCalibration, realisedQuality, type Calibration, type Interval, type RealisedQuality } from './quality.js';
+export { chi2Contingency, jensenShannonDistance, ksTwoSample, populationStabilityIndex, proportionZTest, wassersteinDistance } from './stats.js';

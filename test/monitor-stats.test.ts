@@ -113,7 +113,8 @@ describe('live quality', () => {
   });
 
   it('reports realised metrics with intervals that contain them, and nulls without both classes', () => {
-    const q = realisedQuality([0, 1, 1, 0, 1, 0, 1, 1], [0.2, 0.7, 0.4, 0.1, 0.9, 0.6, 0.8, 0.55], 0.5);
+    const p = [0.2, 0.7, 0.4, 0.1, 0.9, 0.6, 0.8, 0.55];
+    const q = realisedQuality([0, 1, 1, 0, 1, 0, 1, 1], p, p.map((v) => (v >= 0.5 ? 1 : 0)));
     expect(q.labels).toBe(8);
     expect(q.roc_auc).toBeCloseTo(rocAuc([0, 1, 1, 0, 1, 0, 1, 1], [0.2, 0.7, 0.4, 0.1, 0.9, 0.6, 0.8, 0.55]), 12);
     expect(q.accuracy).toBeCloseTo(6 / 8, 12);
@@ -121,9 +122,9 @@ describe('live quality', () => {
       expect(ci!.lower).toBeLessThanOrEqual(value!);
       expect(ci!.upper).toBeGreaterThanOrEqual(value!);
     }
-    const oneClass = realisedQuality([1, 1], [0.6, 0.7], 0.5);
+    const oneClass = realisedQuality([1, 1], [0.6, 0.7], [1, 1]);
     expect(oneClass.roc_auc).toBeNull();
     expect(oneClass.accuracy).toBe(1);
-    expect(realisedQuality([], [], 0.5).accuracy).toBeNull();
+    expect(realisedQuality([], [], []).accuracy).toBeNull();
   });
 });

@@ -24,10 +24,11 @@ export interface RealisedQuality {
 }
 
 /**
- * Realised quality of the labelled rows. ROC AUC needs both classes (its interval is DeLong's); accuracy's interval is
- * Wilson's; log loss's is the normal interval of the mean per-row loss.
+ * Realised quality of the labelled rows: labels `y`, probabilities `p` and the 0/1 predictions that were served.
+ * ROC AUC needs both classes (its interval is DeLong's); accuracy's interval is Wilson's; log loss's is the normal
+ * interval of the mean per-row loss.
  */
-export function realisedQuality(y: ArrayLike<number>, p: ArrayLike<number>, threshold: number, level = 0.95): RealisedQuality {
+export function realisedQuality(y: ArrayLike<number>, p: ArrayLike<number>, predicted: ArrayLike<number>, level = 0.95): RealisedQuality {
   const n = y.length;
   let positives = 0;
   for (let i = 0; i < n; i++) positives += y[i] === 1 ? 1 : 0;
@@ -43,8 +44,6 @@ export function realisedQuality(y: ArrayLike<number>, p: ArrayLike<number>, thre
   };
   if (n === 0) return empty;
   const z = normalQuantile(0.5 + level / 2);
-  const predicted = new Uint8Array(n);
-  for (let i = 0; i < n; i++) predicted[i] = p[i] >= threshold ? 1 : 0;
   const acc = accuracy(y, predicted);
   const loss = logLoss(y, p);
   const out: RealisedQuality = { ...empty, accuracy: acc, accuracy_ci: wilson(acc, n, z), log_loss: loss, log_loss_ci: meanInterval(rowLosses(y, p), z) };

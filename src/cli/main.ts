@@ -5,6 +5,7 @@ import { registerModelCommands } from './commands/models.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerServeCommands } from './commands/serve.js';
 import { registerDataCommands } from './commands/data.js';
+import { registerMonitorCommands } from './commands/monitor.js';
 
 const program = new Command()
   .name('mldeploy')
@@ -29,6 +30,7 @@ registerServeCommands(program);
 registerRunCommands(program);
 registerModelCommands(program);
 registerDataCommands(program);
+registerMonitorCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) process.exit(error.exitCode);

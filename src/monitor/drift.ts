@@ -65,12 +65,7 @@ export function columnDrift(reference: ColumnData, current: ColumnData, options:
   if (reference.kind !== current.kind) throw new RangeError(`column kinds differ: ${reference.kind} and ${current.kind}`);
   if (reference.rows === 0 || current.rows === 0) return null;
   const small = reference.rows <= smallReferenceRows;
-  const refCounts = countsOf(reference);
-  const curCounts = countsOf(current);
-  const keys = unionKeys(refCounts, curCounts);
-  const manyValues = reference.kind === 'numeric' && keys.length > 5;
-
-  if (reference.kind === 'numeric' && current.kind === 'numeric' && manyValues) {
+  if (reference.kind === 'numeric' && current.kind === 'numeric' && moreDistinctThan(5, reference, current)) {
     const psi = numericPsi(reference, current);
     if (small) {
       const ks = ksTwoSample(reference.values, current.values);
@@ -80,6 +75,9 @@ export function columnDrift(reference: ColumnData, current: ColumnData, options:
     const distance = wassersteinDistance(reference.values, current.values) / Math.max(std, 0.001);
     return distanceResult('wasserstein', distance, distanceThreshold, psi);
   }
+  const refCounts = countsOf(reference);
+  const curCounts = countsOf(current);
+  const keys = unionKeys(refCounts, curCounts);
   const refVector = keys.map((k) => refCounts.get(k) ?? 0);
   const curVector = keys.map((k) => curCounts.get(k) ?? 0);
   const psi = populationStabilityIndex(shares(refVector), shares(curVector));
@@ -124,6 +122,19 @@ function numericPsi(reference: Extract<ColumnData, { kind: 'numeric' }>, current
     shares(Array.from(equalWidthHistogram(reference.values, edges))),
     shares(Array.from(equalWidthHistogram(current.values, edges))),
   );
+}
+
+/** Whether the two sides together hold more than `limit` distinct non-missing values (stops as soon as they do). */
+function moreDistinctThan(limit: number, ...sides: Array<Extract<ColumnData, { kind: 'numeric' }>>): boolean {
+  const seen = new Set<number>();
+  for (const side of sides) {
+    if (side.counts) {
+      for (const [value, n] of side.counts) if (n > 0 && seen.add(value).size > limit) return true;
+      continue;
+    }
+    for (let i = 0; i < side.values.length; i++) if (seen.add(side.values[i]).size > limit) return true;
+  }
+  return false;
 }
 
 /** Counts per value: given, or counted from the values (numeric); a sample's counts stand for the side's. */

@@ -6,6 +6,9 @@ import { parseVersion, withContext } from '../session.js';
 
 /** Promotion pulls in the data and ML layers: loaded by the commands that run, not at start-up. */
 const promotion = () => import('../../pipeline/promotion.js');
+const monitoring = () => import('../../monitor/index.js');
+
+const fixed = (value: number | null) => (value === null ? 'n/a' : Number.isInteger(value) ? String(value) : value.toPrecision(5));
 
 function headline(metrics: unknown): { val_auc?: number; test_auc?: number; estimator?: string } {
   const m = metrics as { estimator?: string; val?: { roc_auc?: number }; test?: { roc_auc?: number } };
@@ -42,8 +45,13 @@ export function registerModelCommands(program: Command): void {
           app.registry.events(name),
           app.registry.getAlias(name, PRODUCTION_ALIAS),
         ]);
+        // The reference profile monitoring compares live traffic with: the production version's, else the newest's.
+        const profiled = production ?? versions[0];
+        const { loadReferenceProfile, summariseProfile } = await monitoring();
+        const profile = profiled ? await loadReferenceProfile(app, profiled) : null;
+        const referenceProfile = profile ? { version: profiled.version, ...summariseProfile(profile) } : null;
         if (flags.json) {
-          process.stdout.write(`${JSON.stringify({ name, production: production?.version ?? null, versions, events }, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify({ name, production: production?.version ?? null, versions, events, referenceProfile }, null, 2)}\n`);
           return;
         }
         process.stdout.write(`${name}: production = ${production ? `v${production.version}` : 'none'}\n\nversions\n`);
@@ -58,6 +66,22 @@ export function registerModelCommands(program: Command): void {
         );
         process.stdout.write('\nhistory\n');
         printTable(events.map((e) => ({ when: e.createdAt, action: e.action, version: e.version, reason: e.reason })));
+        if (referenceProfile) {
+          const { rows, createdAt, features, prediction } = referenceProfile;
+          process.stdout.write(`\nreference profile of v${referenceProfile.version} (${rows} training rows, ${createdAt})\n`);
+          printTable(
+            [...features, prediction].map((f) => ({
+              column: f === prediction ? `${f.name} (test split)` : f.name,
+              kind: f.kind,
+              rows: f.rows,
+              missing: f.missing,
+              summary:
+                f.kind === 'numeric'
+                  ? `mean ${fixed(f.mean)} sd ${fixed(f.std)} range ${fixed(f.min)} to ${fixed(f.max)}, ${f.bins} quantile bins`
+                  : `${f.levels} levels: ${f.top.map(([level, n]) => `${level} ${n}`).join(', ')}`,
+            })),
+          );
+        }
       });
     });
   models

@@ -336,13 +336,28 @@ export async function featureDistributions(
   const liveColumns = [...live.features, { name: profile.prediction.name, kind: 'numeric' as const, values: live.probabilities, missing: 0 }];
   return columns.map((reference, j): FeatureDistribution => {
     const current = liveColumns[j];
+    if (reference.kind === 'numeric' && current.kind === 'numeric' && reference.values) {
+      // Few distinct values (flags, small counts): one point per value rather than quantile bins.
+      const values = [...new Set([...reference.values.map(([v]) => v), ...current.values])].sort((a, b) => a - b).slice(0, 50);
+      const referenceCounts = new Map(reference.values);
+      const liveCounts = new Map<number, number>();
+      for (const v of current.values) liveCounts.set(v, (liveCounts.get(v) ?? 0) + 1);
+      return {
+        name: reference.name,
+        kind: 'numeric',
+        labels: values.map((v) => formatEdge(v)),
+        edges: null,
+        reference: shares(values.map((v) => referenceCounts.get(v) ?? 0)),
+        live: shares(values.map((v) => liveCounts.get(v) ?? 0)),
+      };
+    }
     if (reference.kind === 'numeric' && current.kind === 'numeric') {
       const { edges, counts } = reference.bins;
       const liveCounts = Array.from(binCounts(current.values, edges));
       return {
         name: reference.name,
         kind: 'numeric',
-        labels: edges.slice(0, -1).map((e, k) => `${formatEdge(e)} to ${formatEdge(edges[k + 1])}`),
+        labels: edges.slice(0, -1).map((e) => `from ${formatEdge(e)}`),
         edges,
         reference: shares(counts),
         live: shares(liveCounts),
@@ -376,5 +391,6 @@ function shares(counts: number[]): number[] {
 }
 
 function formatEdge(value: number): string {
-  return Math.abs(value) >= 1000 || Number.isInteger(value) ? String(Math.round(value * 100) / 100) : value.toPrecision(3);
+  if (Math.abs(value) >= 10_000) return `${Math.round(value / 1000)}k`;
+  return Number.isInteger(value) ? String(value) : value.toPrecision(3);
 }

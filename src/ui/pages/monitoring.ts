@@ -21,8 +21,8 @@ const score = (value: number | null) => (value === null ? '—' : value < 0.001 
 
 function distributionChart(d: FeatureDistribution): SafeHtml {
   const xTicks = thin(
-    d.labels.map((label, k) => ({ value: k, label: label.length > 14 ? `${label.slice(0, 13)}…` : label })),
-    8,
+    d.labels.map((label, k) => ({ value: k, label: label.length > 12 ? `${label.slice(0, 11)}…` : label })),
+    6,
   );
   const series: LineSeries[] = [
     { name: 'training', color: PALETTE[0], markers: true, points: d.reference.map((y, k) => ({ x: k, y, label: `${d.labels[k]}: ${formatPercent(y)} in training` })) },
@@ -32,7 +32,7 @@ function distributionChart(d: FeatureDistribution): SafeHtml {
     title: `${d.name}: training vs live`,
     width: 580,
     height: 230,
-    xLabel: d.kind === 'numeric' ? `${d.name} (training quantile bins)` : `${d.name} (levels)`,
+    xLabel: d.kind === 'categorical' ? `${d.name} (levels)` : d.edges ? `${d.name} (training quantile bins)` : `${d.name} (values)`,
     yLabel: 'share',
     xTicks,
     series,

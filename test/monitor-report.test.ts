@@ -176,6 +176,12 @@ describe.each(backends)('monitoring report on $name', (backend) => {
     expect(Math.abs(report.estimated.roc_auc! - report.live.roc_auc!)).toBeLessThan(0.06);
   });
 
+  it.skipIf(!backend.url)('answers concurrent requests from one window without reading a row twice', async () => {
+    const newest = await store.db.selectFrom('predictions').select('created_at').orderBy('created_at', 'desc').limit(2345).execute();
+    const reports = await Promise.all([1, 2, 3].map(() => computeMonitoringReport(stores, MODEL, { window: 2345 })));
+    for (const report of reports) expect(report.window).toMatchObject({ rows: 2345, from: newest[2344].created_at, to: newest[0].created_at });
+  });
+
   it.skipIf(!backend.url)('gives distributions and a timeline for the dashboard', async () => {
     const distributions = await featureDistributions(stores, MODEL, { window: 1000 });
     expect(distributions.map((d) => d.name)).toEqual(['age', 'annual_income', 'credit_score', 'had_past_default', 'region', 'probability']);

@@ -219,8 +219,19 @@ export class LivePredictionWindow {
     this.window = new LiveWindow(features, capacity);
   }
 
-  /** Reads what is new in the log; returns the number of new rows. */
-  async refresh(): Promise<number> {
+  /** Reads what is new in the log; returns the number of new rows. Concurrent calls run one after the other. */
+  refresh(): Promise<number> {
+    const next = this.running.then(() => this.readNew());
+    this.running = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    return next;
+  }
+
+  private running: Promise<void> = Promise.resolve();
+
+  private async readNew(): Promise<number> {
     const refreshedAt = new Date().toISOString();
     let query = this.db
       .selectFrom('predictions')

@@ -238,5 +238,6 @@ describe.each(backends)('monitoring report on $name', (backend) => {
     await expect(computeMonitoringReport(stores, MODEL, { version: 7 })).rejects.toBeInstanceOf(NotFoundError);
     await expect(computeMonitoringReport(stores, MODEL, { window: 0 })).rejects.toThrow(/window must be a whole number/);
     await expect(computeMonitoringReport(stores, MODEL, { from: 'yesterday' })).rejects.toThrow(/from is not a date/);
+    await expect(computeMonitoringReport(stores, MODEL, { window: 10, from: '2026-01-01' })).rejects.toThrow(/not both/);
   });
 });

@@ -94,6 +94,7 @@ export async function computeMonitoringReport(
   options: MonitoringOptions = {},
 ): Promise<MonitoringReport> {
   const range = timeRange(options);
+  if (range && options.window !== undefined) throw new MonitoringInputError('give a window of N rows or a time range (from, to), not both');
   const size = range ? null : windowSize(options.window);
   const driftShare = options.driftShare ?? DEFAULT_DRIFT_SHARE;
   if (!(driftShare > 0 && driftShare <= 1)) throw new MonitoringInputError(`drift share must be in (0, 1], got ${driftShare}`);

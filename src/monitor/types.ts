@@ -54,7 +54,7 @@ export interface MonitoringReport {
 }
 
 export interface MonitoringOptions {
-  /** The newest N predictions (default 5,000); ignored when `from` or `to` is given. */
+  /** The newest N predictions (default 5,000); not with `from` or `to`. */
   window?: number;
   /** A time range of the log instead (ISO-8601, inclusive). */
   from?: string;

@@ -17,7 +17,7 @@ export function registerMonitorCommands(program: Command): void {
   program
     .command('monitor [name]')
     .description('drift per feature and of the predictions, dataset drift, realised and estimated quality of the served version')
-    .option('--window <rows>', 'the newest N predictions (default 5000)')
+    .option('--window <rows>', 'the newest N predictions (default 5000; not with --from/--to)')
     .option('--from <time>', 'a time range of the log instead (ISO-8601)')
     .option('--to <time>', 'end of the time range (ISO-8601)')
     .option('--version <n>', 'the version to watch (default: the production version)')

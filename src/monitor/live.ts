@@ -20,16 +20,28 @@ export interface LiveFeature {
   kind: ColumnKind;
 }
 
+export type LiveColumn =
+  | { name: string; kind: 'numeric'; values: Float64Array; missing: number }
+  | { name: string; kind: 'categorical'; counts: Map<string, number>; missing: number };
+
+/**
+ * The model output a window keeps beside the features: the positive class's probability (binary), the predicted
+ * value (regression, the log's `value` column) or the predicted class (multi-class: its code mapped to `classes`).
+ */
+export interface LiveOutput {
+  name: 'probability' | 'value' | 'class';
+  classes?: string[];
+}
+
 /** What the drift and quality code reads from a window. */
 export interface LiveColumns {
   rows: number;
   from: string | null;
   to: string | null;
   /** Per feature: numeric values without the missing ones, or categorical counts; and the missing count. */
-  features: Array<
-    | { name: string; kind: 'numeric'; values: Float64Array; missing: number }
-    | { name: string; kind: 'categorical'; counts: Map<string, number>; missing: number }
-  >;
+  features: LiveColumn[];
+  /** The model's output per row as the reference profile describes it (a probability, a value or a class). */
+  output: LiveColumn | null;
   probabilities: Float64Array;
   /** The labelled rows: their labels, probabilities and the logged 0/1 predictions. */
   labels: Uint8Array;
@@ -45,6 +57,8 @@ interface LogRow {
   prediction: number | string | bigint;
   label: number | string | bigint | null;
   label_at: string | null;
+  /** A regression model's prediction, on logs that have the column. */
+  value?: number | null;
 }
 
 /** A fixed-capacity window of rows, oldest first, as columns. */
@@ -60,14 +74,19 @@ export class LiveWindow {
   private start = 0;
   private size = 0;
 
+  /** The features, then the output as one more column when there is one. */
+  private readonly columnsHeld: readonly LiveFeature[];
+
   constructor(
     readonly features: readonly LiveFeature[],
     readonly capacity: number,
+    readonly output: LiveOutput | null = null,
   ) {
+    this.columnsHeld = output ? [...features, { name: output.name, kind: output.name === 'class' ? 'categorical' : 'numeric' }] : features;
     this.ids = new Array<string | null>(capacity).fill(null);
     this.times = new Array<string>(capacity);
-    this.numeric = features.map((f) => (f.kind === 'numeric' ? new Float64Array(capacity) : new Float64Array(0)));
-    this.categorical = features.map((f) => (f.kind === 'categorical' ? new Array<string | null>(capacity).fill(null) : []));
+    this.numeric = this.columnsHeld.map((f) => (f.kind === 'numeric' ? new Float64Array(capacity) : new Float64Array(0)));
+    this.categorical = this.columnsHeld.map((f) => (f.kind === 'categorical' ? new Array<string | null>(capacity).fill(null) : []));
     this.probability = new Float64Array(capacity);
     this.prediction = new Uint8Array(capacity);
     this.label = new Int8Array(capacity).fill(-1);
@@ -109,6 +128,15 @@ export class LiveWindow {
       if (f.kind === 'numeric') this.numeric[j][slot] = numericValue(value);
       else this.categorical[j][slot] = categoricalValue(value);
     });
+    if (this.output) {
+      const j = this.features.length;
+      if (this.output.name === 'class') {
+        const code = Number(row.prediction);
+        this.categorical[j][slot] = this.output.classes?.[code] ?? String(row.prediction);
+      } else {
+        this.numeric[j][slot] = numericValue(this.output.name === 'value' ? row.value : Number(row.probability));
+      }
+    }
     this.probability[slot] = Number(row.probability);
     this.prediction[slot] = Number(row.prediction) === 1 ? 1 : 0;
     this.label[slot] = labelValue(row.label);
@@ -125,7 +153,7 @@ export class LiveWindow {
     const n = Math.max(0, Math.min(end, this.size) - first);
     const slots = new Int32Array(n);
     for (let k = 0; k < n; k++) slots[k] = (this.start + first + k) % this.capacity;
-    const features = this.features.map((f, j): LiveColumns['features'][number] => {
+    const held = this.columnsHeld.map((f, j): LiveColumn => {
       if (f.kind === 'numeric') {
         const column = this.numeric[j];
         const values: number[] = [];
@@ -142,6 +170,8 @@ export class LiveWindow {
       }
       return { name: f.name, kind: 'categorical', counts: capLevels(counts), missing };
     });
+    const features = held.slice(0, this.features.length);
+    const output = this.output ? held[this.features.length] : null;
     const probabilities = new Float64Array(n);
     const labels: number[] = [];
     const labelled: number[] = [];
@@ -159,6 +189,7 @@ export class LiveWindow {
       from: n ? this.times[slots[0]] : null,
       to: n ? this.times[slots[n - 1]] : null,
       features,
+      output,
       probabilities,
       labels: Uint8Array.from(labels),
       labelledProbabilities: Float64Array.from(labelled),
@@ -195,7 +226,6 @@ function capLevels(counts: Map<string, number>): Map<string, number> {
   return kept;
 }
 
-const SELECTED = ['id', 'created_at', 'inputs_json', 'probability', 'prediction', 'label', 'label_at'] as const;
 
 /**
  * Keeps a window of the newest `capacity` predictions of one model version up to date. The first refresh reads the
@@ -215,8 +245,9 @@ export class LivePredictionWindow {
     readonly version: number,
     features: readonly LiveFeature[],
     capacity: number,
+    output: LiveOutput | null = null,
   ) {
-    this.window = new LiveWindow(features, capacity);
+    this.window = new LiveWindow(features, capacity, output);
   }
 
   /** Reads what is new in the log; returns the number of new rows. Concurrent calls run one after the other. */
@@ -235,7 +266,7 @@ export class LivePredictionWindow {
     const refreshedAt = new Date().toISOString();
     let query = this.db
       .selectFrom('predictions')
-      .select(SELECTED)
+      .selectAll()
       .where('model_name', '=', this.modelName)
       .where('model_version', '=', this.version);
     const since = this.newest === null ? null : new Date(Date.parse(this.newest) - LATE_COMMIT_MS).toISOString();
@@ -285,16 +316,17 @@ export async function readTimeRange(
   features: readonly LiveFeature[],
   range: { from?: string; to?: string },
   maxRows: number,
+  output: LiveOutput | null = null,
 ): Promise<LiveWindow> {
   let query = db
     .selectFrom('predictions')
-    .select(SELECTED)
+    .selectAll()
     .where('model_name', '=', modelName)
     .where('model_version', '=', version);
   if (range.from) query = query.where('created_at', '>=', range.from);
   if (range.to) query = query.where('created_at', '<=', range.to);
   const rows = (await query.orderBy('created_at', 'desc').limit(maxRows).execute()) as LogRow[];
-  const window = new LiveWindow(features, Math.max(1, rows.length));
+  const window = new LiveWindow(features, Math.max(1, rows.length), output);
   for (let k = rows.length - 1; k >= 0; k--) window.push(rows[k]);
   return window;
 }

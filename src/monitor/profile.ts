@@ -61,6 +61,8 @@ export interface ReferenceProfile {
   prediction: ColumnProfile;
   /** Isotonic map from predicted to observed probability on the test split (null without both classes). */
   calibration: Calibration | null;
+  /** A multi-class model's classes in code order: the log stores a class by its code. */
+  classes?: string[];
 }
 
 /** A feature of the reference data: numbers with NaN for missing, or strings with null. */
@@ -74,11 +76,14 @@ export interface BuildProfileOptions {
   features: ReferenceColumn[];
   /**
    * The model's output on the test split, as it is logged with each live prediction: the probability of the positive
-   * class for a binary classifier (name 'probability'); a class (categorical) or a value (numeric) for other tasks.
+   * class for a binary classifier (name 'probability', numeric), the predicted value of a regression (name 'value',
+   * numeric) or the predicted class of a multi-class model (name 'class', categorical).
    */
   prediction: ReferenceColumn;
   /** A binary classifier's 0/1 test labels: the calibration map for estimating quality without labels. */
   testLabels?: ArrayLike<number>;
+  /** A multi-class model's classes in code order, when `prediction` is its predicted class (name 'class'). */
+  classes?: string[];
   seed: number;
   createdAt?: string;
   sampleSize?: number;
@@ -113,6 +118,7 @@ export function buildReferenceProfile(options: BuildProfileOptions): ReferencePr
     features,
     prediction,
     calibration,
+    ...(options.classes ? { classes: options.classes } : {}),
   };
 }
 

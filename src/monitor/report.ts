@@ -14,7 +14,15 @@ import {
   type ModelVersion,
 } from '../tracking/index.js';
 import { columnDrift, datasetDrift, type ColumnData } from './drift.js';
-import { LivePredictionWindow, readTimeRange, type LiveColumns, type LiveFeature, type LiveWindow } from './live.js';
+import {
+  LivePredictionWindow,
+  readTimeRange,
+  type LiveColumn,
+  type LiveColumns,
+  type LiveFeature,
+  type LiveOutput,
+  type LiveWindow,
+} from './live.js';
 import { binCounts, parseReferenceProfile, referenceColumnData, type ReferenceProfile } from './profile.js';
 import { calibrate, estimateRocAuc, realisedQuality } from './quality.js';
 import {
@@ -107,9 +115,10 @@ export async function computeMonitoringReport(
   }
   base.reference = { rows: profile.rows, created_at: profile.createdAt };
   const features: LiveFeature[] = profile.features.map((f) => ({ name: f.name, kind: f.kind }));
+  const output = outputOf(profile);
   const window = range
-    ? await readTimeRange(stores.store.db, name, version.version, features, range, MAX_WINDOW)
-    : await refreshedWindow(stores.store, name, version.version, features, size!);
+    ? await readTimeRange(stores.store.db, name, version.version, features, range, MAX_WINDOW, output)
+    : await refreshedWindow(stores.store, name, version.version, features, size!, output);
   const live = window.columns();
   if (live.rows === 0) return { ...base, window: { ...base.window, rows: 0 }, status: 'no_live_data', message: 'no live data yet' };
   return { ...base, ...compare(profile, live, driftShare), window: { rows: live.rows, size, from: live.from, to: live.to } };
@@ -128,11 +137,7 @@ function compare(
       live: share(current.missing, liveRows + current.missing),
     };
     const unseen = reference.kind === 'categorical' && current.kind === 'categorical' ? unseenShare(reference.levels, current.counts) : null;
-    const currentData: ColumnData =
-      current.kind === 'numeric'
-        ? { kind: 'numeric', rows: current.values.length, values: current.values }
-        : { kind: 'categorical', rows: liveRows, counts: current.counts };
-    const drift = columnDrift(referenceColumnData(reference), currentData);
+    const drift = columnDrift(referenceColumnData(reference), liveColumnData(current));
     if (!drift) {
       return {
         name: reference.name,
@@ -150,19 +155,32 @@ function compare(
   });
   const tested = features.filter((f): f is FeatureDriftReport => f.test !== null);
   const dataset = datasetDrift(tested.map((f) => f.drifted), driftShare);
-  // The log holds a probability per row; a profile of another output (a class) has nothing to compare with yet.
-  const predictionDrift =
-    profile.prediction.kind === 'numeric'
-      ? columnDrift(referenceColumnData(profile.prediction), { kind: 'numeric', rows: live.probabilities.length, values: live.probabilities })
-      : null;
+  const output = live.output;
+  const predictionDrift = output ? columnDrift(referenceColumnData(profile.prediction), liveColumnData(output)) : null;
+  // Realised and estimated quality are a binary classifier's (labels 0/1 against the positive class's probability).
+  const binary = profile.prediction.name === 'probability';
   return {
     features,
     dataset_drift: dataset.drifted,
     drift: { share: dataset.share, drifted: dataset.count, tested: tested.length, threshold: driftShare },
     prediction: predictionDrift && { column: profile.prediction.name, ...predictionDrift },
-    live: realisedQuality(live.labels, live.labelledProbabilities, live.labelledPredictions),
-    estimated: { roc_auc: estimateRocAuc(calibrate(profile.calibration, live.probabilities)), method: 'cbpe' },
+    live: binary ? realisedQuality(live.labels, live.labelledProbabilities, live.labelledPredictions) : realisedQuality([], [], []),
+    estimated: { roc_auc: binary ? estimateRocAuc(calibrate(profile.calibration, live.probabilities)) : null, method: 'cbpe' },
   };
+}
+
+function liveColumnData(column: LiveColumn): ColumnData {
+  return column.kind === 'numeric'
+    ? { kind: 'numeric', rows: column.values.length, values: column.values }
+    : { kind: 'categorical', rows: sumCounts(column.counts), counts: column.counts };
+}
+
+/** Which logged output the profile's prediction describes; null for one the log does not hold. */
+function outputOf(profile: ReferenceProfile): LiveOutput | null {
+  const { name, kind } = profile.prediction;
+  if ((name === 'probability' || name === 'value') && kind === 'numeric') return { name };
+  if (name === 'class' && kind === 'categorical') return { name, classes: profile.classes };
+  return null;
 }
 
 function emptyReport(version: ModelVersion, alias: string | null, size: number | null): MonitoringReport {
@@ -242,13 +260,14 @@ async function refreshedWindow(
   version: number,
   features: LiveFeature[],
   size: number,
+  output: LiveOutput | null,
 ): Promise<LiveWindow> {
   let kept = windows.get(store);
   if (!kept) windows.set(store, (kept = new Map()));
-  const key = JSON.stringify([name, version, size, features]);
+  const key = JSON.stringify([name, version, size, features, output]);
   let live = kept.get(key);
   if (live) kept.delete(key);
-  else live = new LivePredictionWindow(store.db, name, version, features, size);
+  else live = new LivePredictionWindow(store.db, name, version, features, size, output);
   kept.set(key, live);
   while (kept.size > MAX_KEPT_WINDOWS) kept.delete(kept.keys().next().value!);
   await live.refresh();
@@ -287,7 +306,7 @@ export async function computeMonitoringTimeline(
   const profile = await loadReferenceProfile(stores, version);
   if (!profile) return [];
   const features: LiveFeature[] = profile.features.map((f) => ({ name: f.name, kind: f.kind }));
-  const all = await readTimeRange(stores.store.db, name, version.version, features, {}, chunks * chunkRows);
+  const all = await readTimeRange(stores.store.db, name, version.version, features, {}, chunks * chunkRows, outputOf(profile));
   const rows = all.rows;
   const points: MonitoringTimelinePoint[] = [];
   for (let start = rows % chunkRows; start < rows; start += chunkRows) {
@@ -332,9 +351,10 @@ export async function featureDistributions(
   const profile = await loadReferenceProfile(stores, version);
   if (!profile) return [];
   const features: LiveFeature[] = profile.features.map((f) => ({ name: f.name, kind: f.kind }));
-  const live = (await refreshedWindow(stores.store, name, version.version, features, windowSize(options.window))).columns();
-  const columns = [...profile.features, profile.prediction];
-  const liveColumns = [...live.features, { name: profile.prediction.name, kind: 'numeric' as const, values: live.probabilities, missing: 0 }];
+  const output = outputOf(profile);
+  const live = (await refreshedWindow(stores.store, name, version.version, features, windowSize(options.window), output)).columns();
+  const columns = live.output ? [...profile.features, profile.prediction] : profile.features;
+  const liveColumns = live.output ? [...live.features, live.output] : live.features;
   return columns.map((reference, j): FeatureDistribution => {
     const current = liveColumns[j];
     if (reference.kind === 'numeric' && current.kind === 'numeric' && reference.values) {

@@ -95,11 +95,12 @@ describe('mldeploy monitor', () => {
     expect(text.stdout).toContain('dataset drift: no');
     expect(text.stdout).toContain('live ROC AUC: 1.0000');
 
+    // Failures exit non-zero with the reason (the exit code's value is the CLI's error mapping, not monitoring's).
     const bad = await h.run(['monitor', '--window', 'lots']);
-    expect(bad.code).toBe(1);
+    expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('--window must be a whole number');
     const unknown = await h.run(['monitor', 'nope']);
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toMatch(/not found/);
   }, 120_000);
 });

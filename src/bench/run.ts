@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const suites = ['load', 'hgb', 'serve', 'monitor'] as const;
+const suites = ['load', 'hgb', 'serve'] as const;
 const wanted = process.argv.slice(2);
 const selected = wanted.length ? suites.filter((s) => wanted.includes(s)) : suites;
 if (wanted.length && selected.length !== wanted.length) {

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /** The `mldeploy` command line. Each command opens the services from env (MLDEPLOY_*) and flags, does one thing, exits. */
 import { Command, CommanderError } from 'commander';
+import { registerMonitorCommands } from './commands/monitor.js';
 import { registerModelCommands } from './commands/models.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerServeCommands } from './commands/serve.js';
 import { registerDataCommands } from './commands/data.js';
-import { registerMonitorCommands } from './commands/monitor.js';
 
 const program = new Command()
   .name('mldeploy')
@@ -27,10 +27,10 @@ program.hook('preAction', (command) => {
 });
 
 registerServeCommands(program);
+registerMonitorCommands(program);
 registerRunCommands(program);
 registerModelCommands(program);
 registerDataCommands(program);
-registerMonitorCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) process.exit(error.exitCode);

@@ -6,9 +6,6 @@ import { parseVersion, withContext } from '../session.js';
 
 /** Promotion pulls in the data and ML layers: loaded by the commands that run, not at start-up. */
 const promotion = () => import('../../pipeline/promotion.js');
-const monitoring = () => import('../../monitor/index.js');
-
-const fixed = (value: number | null) => (value === null ? 'n/a' : Number.isInteger(value) ? String(value) : value.toPrecision(5));
 
 function headline(metrics: unknown): { val_auc?: number; test_auc?: number; estimator?: string } {
   const m = metrics as { estimator?: string; val?: { roc_auc?: number }; test?: { roc_auc?: number } };
@@ -107,3 +104,8 @@ export function registerModelCommands(program: Command): void {
       });
     });
 }
+
+/** The reference profile `show` prints comes from monitoring, loaded when the command runs. */
+const monitoring = () => import('../../monitor/index.js');
+
+const fixed = (value: number | null) => (value === null ? 'n/a' : Number.isInteger(value) ? String(value) : value.toPrecision(5));

@@ -1,6 +1,6 @@
 /**
- * `npm run bench -- monitor`: the cost of a drift refresh. A SQLite prediction log of 1,000,000 rows of a loan model
- * (7 features, one categorical) with a reference profile of 5,000 training rows; then, each a full report (read,
+ * `node build/bench/monitor.js` (after `npm run build:bench`): the cost of a drift refresh. A SQLite prediction log
+ * of 1,000,000 rows of a loan model (7 features, one categorical) with a reference profile of 5,000 training rows; then, each a full report (read,
  * parse, drift of every feature and of the predictions, realised and estimated quality):
  * - the first refresh of the default window (the newest 5,000) in a process that has read nothing yet,
  * - the first refresh of a window of the newest 100,000 (how the cost grows with the window, not the log),
@@ -10,12 +10,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { migrateToLatest, openStore, type Store } from '../db/index.js';
-import { createRng, type Rng } from '../ml/random.js';
-import { buildReferenceProfile } from '../monitor/profile.js';
-import { REFERENCE_PROFILE_PATH, computeMonitoringReport } from '../monitor/report.js';
-import { timeOrderedUuid } from '../serve/ids.js';
-import { ModelRegistry, TrackingStore, openArtifacts } from '../tracking/index.js';
+import { migrateToLatest, openStore, type Store } from '../src/db/index.js';
+import { createRng, type Rng } from '../src/ml/random.js';
+import { buildReferenceProfile } from '../src/monitor/profile.js';
+import { REFERENCE_PROFILE_PATH, computeMonitoringReport } from '../src/monitor/report.js';
+import { timeOrderedUuid } from '../src/serve/ids.js';
+import { ModelRegistry, TrackingStore, openArtifacts } from '../src/tracking/index.js';
 
 const args = process.argv.slice(2);
 const rowsArg = args.indexOf('--rows');

@@ -12,6 +12,11 @@ function headline(metrics: unknown): { val_auc?: number; test_auc?: number; esti
   return { estimator: m?.estimator, val_auc: m?.val?.roc_auc, test_auc: m?.test?.roc_auc };
 }
 
+/** The reference profile `show` prints comes from monitoring, loaded when the command runs. */
+const monitoring = () => import('../../monitor/index.js');
+
+const fixed = (value: number | null) => (value === null ? 'n/a' : Number.isInteger(value) ? String(value) : value.toPrecision(5));
+
 export function registerModelCommands(program: Command): void {
   const models = program.command('models').description('the model registry');
   models
@@ -104,8 +109,3 @@ export function registerModelCommands(program: Command): void {
       });
     });
 }
-
-/** The reference profile `show` prints comes from monitoring, loaded when the command runs. */
-const monitoring = () => import('../../monitor/index.js');
-
-const fixed = (value: number | null) => (value === null ? 'n/a' : Number.isInteger(value) ? String(value) : value.toPrecision(5));

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /** The `mldeploy` command line. Each command opens the services from env (MLDEPLOY_*) and flags, does one thing, exits. */
 import { Command, CommanderError } from 'commander';
-import { registerMonitorCommands } from './commands/monitor.js';
 import { registerModelCommands } from './commands/models.js';
 import { registerRunCommands } from './commands/runs.js';
+import { registerMonitorCommands } from './commands/monitor.js';
 import { registerServeCommands } from './commands/serve.js';
 import { registerDataCommands } from './commands/data.js';
 
@@ -27,8 +27,8 @@ program.hook('preAction', (command) => {
 });
 
 registerServeCommands(program);
-registerMonitorCommands(program);
 registerRunCommands(program);
+registerMonitorCommands(program);
 registerModelCommands(program);
 registerDataCommands(program);
 

@@ -10,6 +10,8 @@ export type {
   FeatureType,
   Frame,
   Matrix,
+  MulticlassClassifier,
+  Regressor,
 } from './ml/types.js';
 export { toFrame, takeRows } from './ml/frame.js';
 export { createRng, shuffleInPlace, type Rng } from './ml/random.js';

@@ -48,3 +48,19 @@ export interface FeatureSpec {
   categories?: string[];
 }
 
+
+/** A classifier over K >= 2 classes coded 0..K-1. */
+export interface MulticlassClassifier {
+  readonly nClasses: number;
+  fit(X: Matrix, y: ArrayLike<number>, sampleWeight?: ArrayLike<number>): this;
+  /** Row-major n x K probabilities; each row sums to 1. */
+  predictProbaMatrix(X: Matrix): Float64Array;
+  toJSON(): EstimatorJSON;
+}
+
+/** A regressor with the scikit-learn shape. */
+export interface Regressor {
+  fit(X: Matrix, y: ArrayLike<number>, sampleWeight?: ArrayLike<number>): this;
+  predict(X: Matrix): Float64Array;
+  toJSON(): EstimatorJSON;
+}

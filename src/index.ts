@@ -23,8 +23,8 @@ export {
   type LogisticRegressionOptions,
   type LogisticSolver,
 } from './ml/logistic.js';
-export { HistGradientBoostingClassifier } from './ml/hgb/index.js';
-export type { HgbOptions } from './ml/hgb/index.js';
+export { HistGradientBoostingClassifier, HistGradientBoostingRegressor } from './ml/hgb/index.js';
+export type { HgbOptions, HgbRegressorOptions, RegressionLoss } from './ml/hgb/index.js';
 export {
   choice,
   HGB_SEARCH_SPACE,

@@ -212,9 +212,12 @@ describe('serialisation', () => {
     };
     expect(bad(classifier, (m) => (m.baseline as number[]).pop())).toThrow(/model\.baseline must have 4/);
     expect(bad(classifier, (m) => m.trees.pop())).toThrow(/model\.trees must hold 4 trees per iteration/);
-    expect(bad(classifier, (m) => (m.nClasses = 1))).toThrow(/model\.nClasses/);
+    expect(bad(classifier, (m) => (m.nClasses = 2))).toThrow(/model\.nClasses must be >= 3, got 2/);
+    expect(bad(classifier, (m) => (m.kind = 'hist_gradient_boosting'))).toThrow(/model\.nClasses must be absent for kind "hist_gradient_boosting"/);
     expect(bad(poisson, (m) => ((m as { loss: string }).loss = 'huber'))).toThrow(/model\.loss/);
     expect(bad(poisson, (m) => (m.nClasses = 3))).toThrow(/model\.nClasses must be absent/);
+    expect(classifier.toJSON().kind).toBe('hist_gradient_boosting_multiclass');
+    expect(poisson.toJSON().kind).toBe('hist_gradient_boosting_regressor');
     expect(() => HistGradientBoostingRegressor.fromJSON(classifier.toJSON())).toThrow(/not a regressor/);
     expect(() => hgbScorerFromJSON(poisson.toJSON()).predictProbaMatrix(X)).toThrow(/is a regressor, not a classifier/);
   });

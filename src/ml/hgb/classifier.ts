@@ -12,7 +12,7 @@ import type { BinaryClassifier, Matrix, MulticlassClassifier } from '../types.js
 import { type BoostingTask, checkSampleWeight, checkWeightTotal, fitBoosting, type Metric } from './boosting.js';
 import { LOSS, meanLoss } from './loss.js';
 import { type HgbOptions, type HgbParams, resolveHgbParams } from './params.js';
-import { HGB_FORMAT_VERSION, HGB_KIND, type HgbModelJSON, HgbScorer, parseHgbModel } from './predictor.js';
+import { HGB_FORMAT_VERSION, HGB_KIND, HGB_MULTICLASS_KIND, type HgbModelJSON, HgbScorer, parseHgbModel } from './predictor.js';
 import { stratifiedSplit } from './validation-split.js';
 
 const NAME = 'HistGradientBoostingClassifier';
@@ -31,7 +31,9 @@ export class HistGradientBoostingClassifier implements BinaryClassifier, Multicl
   /** A fitted classifier from its toJSON() output. */
   static fromJSON(json: HgbModelJSON): HistGradientBoostingClassifier {
     const model = parseHgbModel(json);
-    if (model.kind !== HGB_KIND) throw new TypeError(`${NAME}.fromJSON: the model is a ${JSON.stringify(model.kind)}, not a classifier`);
+    if (model.kind !== HGB_KIND && model.kind !== HGB_MULTICLASS_KIND) {
+      throw new TypeError(`${NAME}.fromJSON: the model is a ${JSON.stringify(model.kind)}, not a classifier`);
+    }
     const clf = new HistGradientBoostingClassifier(model.params as HgbOptions);
     clf.model = structuredClone(model);
     clf.scorer = new HgbScorer(clf.model);
@@ -90,7 +92,7 @@ export class HistGradientBoostingClassifier implements BinaryClassifier, Multicl
     const fit = fitBoosting(frame, labels, weight, p, task, rng);
     const { nThreads: _machineSpecific, ...params } = p;
     this.model = {
-      kind: HGB_KIND,
+      kind: binary ? HGB_KIND : HGB_MULTICLASS_KIND,
       formatVersion: HGB_FORMAT_VERSION,
       nFeatures: frame.columns.length,
       ...(binary ? {} : { nClasses }),

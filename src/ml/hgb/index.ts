@@ -16,6 +16,7 @@ export type {
 export {
   HGB_FORMAT_VERSION,
   HGB_KIND,
+  HGB_MULTICLASS_KIND,
   HGB_REGRESSOR_KIND,
   type HgbModelJSON,
   HgbScorer,

@@ -34,7 +34,10 @@ import {
   type ScoreRowsKernel,
 } from './predict-wasm.js';
 
+/** A binary classifier's kind (and the format's first kind). */
 export const HGB_KIND = 'hist_gradient_boosting';
+/** A classifier over K >= 3 classes: a kind of its own, so that a reader knows the task from the kind. */
+export const HGB_MULTICLASS_KIND = 'hist_gradient_boosting_multiclass';
 export const HGB_REGRESSOR_KIND = 'hist_gradient_boosting_regressor';
 export const HGB_FORMAT_VERSION = 1;
 const REGRESSION_LOSS_NAMES: readonly RegressionLoss[] = ['squared_error', 'absolute_error', 'poisson'];
@@ -61,10 +64,11 @@ export interface HgbTreeJSON {
 
 /** The model file of a HistGradientBoostingClassifier or HistGradientBoostingRegressor. */
 export interface HgbModelJSON extends EstimatorJSON {
-  kind: typeof HGB_KIND | typeof HGB_REGRESSOR_KIND;
+  kind: typeof HGB_KIND | typeof HGB_MULTICLASS_KIND | typeof HGB_REGRESSOR_KIND;
   formatVersion: typeof HGB_FORMAT_VERSION;
   nFeatures: number;
-  /** Classifier over more than two classes: their number K (absent for a binary classifier and a regressor). */
+  /** Multi-class classifier (kind hist_gradient_boosting_multiclass): its number of classes K >= 3; absent for the
+   * other kinds. */
   nClasses?: number;
   /** Regressor: its loss (absent for classifiers). */
   loss?: RegressionLoss;
@@ -424,22 +428,23 @@ function checkRow(row: unknown, i: number, nFeatures: number): number[] {
 /** Checks every field a scorer relies on and returns the model typed; throws JsonShapeError naming the field. */
 export function parseHgbModel(json: EstimatorJSON): HgbModelJSON {
   const m = expectObject(json, 'model');
-  if (m.kind !== HGB_KIND && m.kind !== HGB_REGRESSOR_KIND) {
-    throw new JsonShapeError('model.kind', `must be ${JSON.stringify(HGB_KIND)} or ${JSON.stringify(HGB_REGRESSOR_KIND)}, got ${JSON.stringify(m.kind)}`);
+  const kinds = [HGB_KIND, HGB_MULTICLASS_KIND, HGB_REGRESSOR_KIND];
+  if (!kinds.includes(m.kind as string)) {
+    throw new JsonShapeError('model.kind', `must be one of ${kinds.map((k) => JSON.stringify(k)).join(', ')}, got ${JSON.stringify(m.kind)}`);
   }
   if (m.formatVersion !== HGB_FORMAT_VERSION) {
     throw new JsonShapeError('model.formatVersion', `must be ${HGB_FORMAT_VERSION}, got ${JSON.stringify(m.formatVersion)}`);
   }
   const nFeatures = expectInteger(m.nFeatures, 'model.nFeatures', 1);
   let nOutputs = 1;
+  if (m.kind === HGB_MULTICLASS_KIND) nOutputs = expectInteger(m.nClasses, 'model.nClasses', 3);
+  else if (m.nClasses !== undefined) throw new JsonShapeError('model.nClasses', `must be absent for kind ${JSON.stringify(m.kind)}`);
   if (m.kind === HGB_REGRESSOR_KIND) {
-    if (m.nClasses !== undefined) throw new JsonShapeError('model.nClasses', 'must be absent for a regressor');
     if (!REGRESSION_LOSS_NAMES.includes(m.loss as RegressionLoss)) {
       throw new JsonShapeError('model.loss', `must be one of ${REGRESSION_LOSS_NAMES.map((l) => JSON.stringify(l)).join(', ')}, got ${JSON.stringify(m.loss)}`);
     }
-  } else {
-    if (m.loss !== undefined) throw new JsonShapeError('model.loss', 'must be absent for a classifier');
-    if (m.nClasses !== undefined) nOutputs = expectInteger(m.nClasses, 'model.nClasses', 3);
+  } else if (m.loss !== undefined) {
+    throw new JsonShapeError('model.loss', 'must be absent for a classifier');
   }
   if (nOutputs === 1) {
     expectFinite(m.baseline, 'model.baseline');

@@ -29,6 +29,7 @@ export {
   choice,
   HGB_SEARCH_SPACE,
   intRange,
+  kFold,
   logUniform,
   randomSearchCV,
   sampleParams,
@@ -38,6 +39,7 @@ export {
   type RandomSearchOptions,
   type RandomSearchResult,
   type SampledParams,
+  type SearchTask,
   type SearchParamValue,
   type SearchTrial,
 } from './ml/search.js';

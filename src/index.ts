@@ -11,7 +11,10 @@ export type {
   Frame,
   Matrix,
   MulticlassClassifier,
+  MulticlassScorer,
+  RegressionScorer,
   Regressor,
+  Task,
 } from './ml/types.js';
 export { toFrame, takeRows } from './ml/frame.js';
 export { createRng, shuffleInPlace, type Rng } from './ml/random.js';
@@ -23,8 +26,8 @@ export {
   type LogisticRegressionOptions,
   type LogisticSolver,
 } from './ml/logistic.js';
-export { HistGradientBoostingClassifier, HistGradientBoostingRegressor } from './ml/hgb/index.js';
-export type { HgbOptions, HgbRegressorOptions, RegressionLoss } from './ml/hgb/index.js';
+export { HistGradientBoostingClassifier } from './ml/hgb/index.js';
+export type { HgbOptions } from './ml/hgb/index.js';
 export {
   choice,
   HGB_SEARCH_SPACE,
@@ -89,3 +92,5 @@ export {
   type ModelFile,
 } from './ml/model-format.js';
 export { JsonShapeError } from './ml/json-check.js';
+// Gradient boosting for the other tasks (the binary classifier above fits K classes too).
+export { HistGradientBoostingRegressor, type HgbRegressorOptions, type RegressionLoss } from './ml/hgb/index.js';

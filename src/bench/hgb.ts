@@ -1,45 +1,28 @@
 /**
- * Gradient boosting benchmark: mldeploy's HistGradientBoostingClassifier and HistGradientBoostingRegressor against
- * scikit-learn's, side by side in one run, 100 iterations, early stopping off, first 80% of rows train, last 20% test.
- * Tasks and their synthetic sets (1,000,000 x 20, made by src/bench/sklearn/hgb_bench.py when missing):
- * - binary: /work/shared/reference/sklearn_speed.py's make_classification(1e6, 20, n_informative=10, random_state=0)
- *   in /tmp/synth_1m.csv (HGB_BENCH_CSV to change); score ROC AUC;
- * - multiclass: the same with n_classes=5, /tmp/synth_1m_5class.csv; 5 trees per iteration; score accuracy;
- * - regression: make_regression(1e6, 20, n_informative=10, noise=10, random_state=0), /tmp/synth_1m_reg.csv, squared
- *   error; score R^2.
+ * Gradient boosting benchmark: mldeploy's HistGradientBoostingClassifier against scikit-learn's, side by side in one
+ * run, on the synthetic set of /work/shared/reference/sklearn_speed.py (make_classification(1e6, 20, n_informative=10,
+ * random_state=0), first 80% of rows train, last 20% test), 100 iterations, early stopping off.
  *
- *   node dist/bench/hgb.js                   binary at both sizes (100k and 1M rows), ours on all cores and on 1
- *                                            thread, sklearn with OMP_NUM_THREADS unset and = 1
- *   node dist/bench/hgb.js --task multiclass one task (binary, multiclass, regression or all)
- *   node dist/bench/hgb.js --rows 100000     one size
- *   node dist/bench/hgb.js --repeat 3        run each measurement 3 times (interleaved) and keep each one's best
- *   node dist/bench/hgb.js --child ts --task T --rows N [--threads T]   one measurement (what the parent runs)
+ *   node dist/bench/hgb.js                 all sizes (100k and 1M rows), ours on all cores and on 1 thread, sklearn
+ *                                          with OMP_NUM_THREADS unset and = 1
+ *   node dist/bench/hgb.js --rows 100000   one size
+ *   node dist/bench/hgb.js --repeat 3      run each measurement 3 times (interleaved) and keep each one's best
+ *   node dist/bench/hgb.js --child ts --rows N [--threads T]   one measurement (what the parent runs)
  *
  * Every measurement runs in its own child process, so peak RSS (process.resourceUsage().maxRSS, Python's
- * ru_maxrss) belongs to it alone; it includes loading the CSV.
+ * ru_maxrss) belongs to it alone; it includes loading the CSV. The CSV is /tmp/synth_1m.csv (HGB_BENCH_CSV to change),
+ * made by the Python script when missing.
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { usableCpus } from '../cpus.js';
-import { HistGradientBoostingClassifier, HistGradientBoostingRegressor, setHgbScoringThreads } from '../ml/hgb/index.js';
+import { HistGradientBoostingClassifier, setHgbScoringThreads } from '../ml/hgb/index.js';
 import { rocAuc } from '../ml/metrics.js';
-import type { Frame, Matrix } from '../ml/types.js';
+import type { Frame } from '../ml/types.js';
 
-type Task = 'binary' | 'multiclass' | 'regression';
-const TASKS: readonly Task[] = ['binary', 'multiclass', 'regression'];
-const CSV: Record<Task, string> = {
-  binary: process.env.HGB_BENCH_CSV ?? '/tmp/synth_1m.csv',
-  multiclass: '/tmp/synth_1m_5class.csv',
-  regression: '/tmp/synth_1m_reg.csv',
-};
-/** The test score of each task and its column title. */
-const SCORE: Record<Task, { key: 'auc' | 'accuracy' | 'r2'; title: string }> = {
-  binary: { key: 'auc', title: 'test AUC' },
-  multiclass: { key: 'accuracy', title: 'test accuracy' },
-  regression: { key: 'r2', title: 'test R^2' },
-};
+const CSV = process.env.HGB_BENCH_CSV ?? '/tmp/synth_1m.csv';
 const PYTHON = '/usr/bin/python3';
 const SKLEARN_SCRIPT = fileURLToPath(new URL('../../src/bench/sklearn/hgb_bench.py', import.meta.url));
 const SIZES = [100_000, 1_000_000];
@@ -48,10 +31,7 @@ interface Measurement {
   fit_s: number;
   /** CPU seconds of all the process's threads during the fit (ours only): steadier than fit_s on a shared machine. */
   fit_cpu_s?: number;
-  /** The task's test score: one of these. */
-  auc?: number;
-  accuracy?: number;
-  r2?: number;
+  auc: number;
   predict_1row_us: number;
   batch_rows_per_s: number;
   peak_rss_mb: number;
@@ -110,27 +90,23 @@ function bestOf(repeats: number, fn: () => void): number {
   return best;
 }
 
-function measureOurs(task: Task, rows: number, nThreads: number): Measurement {
-  const { train, yTrain, test, yTest } = loadCsv(CSV[task], rows);
+function measureOurs(rows: number, nThreads: number): Measurement {
+  const { train, yTrain, test, yTest } = loadCsv(CSV, rows);
   // One thread means one for scoring too; otherwise big batches are shared with the scoring pool.
   if (nThreads === 1) setHgbScoringThreads(0);
-  const options = { maxIter: 100, earlyStopping: false, nThreads, randomState: 0 } as const;
-  const model = task === 'regression' ? new HistGradientBoostingRegressor(options) : new HistGradientBoostingClassifier(options);
+  const model = new HistGradientBoostingClassifier({ maxIter: 100, earlyStopping: false, nThreads, randomState: 0 });
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   model.fit(train, yTrain);
   const fitS = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  // What a user calls: P(y = 1), the class probabilities, the predictions.
-  const predict = (X: Matrix): Float64Array =>
-    model instanceof HistGradientBoostingRegressor ? model.predict(X) : task === 'binary' ? model.predictProba(X) : model.predictProbaMatrix(X);
-  const predicted = predict(test); // also starts the scoring pool
-  const batchMs = bestOf(3, () => predict(test));
+  const proba = model.predictProba(test); // also starts the scoring pool
+  const batchMs = bestOf(3, () => model.predictProba(test));
   // Single rows as an API request gives them: one number[] per call.
   const sample = Array.from({ length: 1000 }, (_, i) => test.columns.map((c) => c[i]));
   const calls = 10_000;
   const singleMs = bestOf(5, () => {
-    for (let i = 0; i < calls; i++) predict([sample[i % sample.length]]);
+    for (let i = 0; i < calls; i++) model.predictProba([sample[i % sample.length]]);
   });
   const singleUs = (singleMs * 1000) / calls;
   const batchS = batchMs / 1000;
@@ -138,35 +114,12 @@ function measureOurs(task: Task, rows: number, nThreads: number): Measurement {
   return {
     fit_s: round(fitS, 3),
     fit_cpu_s: round((cpu.user + cpu.system) / 1e6, 3),
-    [SCORE[task].key]: round(testScore(task, yTest, predicted), 5),
+    auc: round(rocAuc(yTest, proba), 5),
     predict_1row_us: round(singleUs, 2),
     batch_rows_per_s: Math.round(test.nRows / batchS),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     leaves_per_tree: trees.reduce((s, t) => s + t.feature.filter((f) => f < 0).length, 0) / trees.length,
   };
-}
-
-/** ROC AUC (binary), accuracy of the most probable class (multiclass) or R^2 (regression). */
-function testScore(task: Task, y: Float64Array, predicted: Float64Array): number {
-  if (task === 'binary') return rocAuc(y, predicted);
-  if (task === 'multiclass') {
-    const K = predicted.length / y.length;
-    let right = 0;
-    for (let i = 0; i < y.length; i++) {
-      let best = 0;
-      for (let k = 1; k < K; k++) if (predicted[i * K + k] > predicted[i * K + best]) best = k;
-      if (best === y[i]) right++;
-    }
-    return right / y.length;
-  }
-  const mean = y.reduce((s, v) => s + v, 0) / y.length;
-  let residual = 0;
-  let total = 0;
-  for (let i = 0; i < y.length; i++) {
-    residual += (y[i] - predicted[i]) ** 2;
-    total += (y[i] - mean) ** 2;
-  }
-  return 1 - residual / total;
 }
 
 function round(v: number, digits: number): number {
@@ -181,40 +134,29 @@ function runChild(command: string, args: string[], env: NodeJS.ProcessEnv): Meas
 }
 
 function main(): void {
-  const task = (arg('task') ?? 'binary') as Task | 'all';
-  if (task !== 'all' && !TASKS.includes(task)) throw new Error(`--task must be one of ${TASKS.join(', ')} or all, got ${task}`);
   if (arg('child') === 'ts') {
     const threads = Number(arg('threads') ?? usableCpus());
-    process.stdout.write(`${JSON.stringify(measureOurs(task === 'all' ? 'binary' : task, Number(arg('rows')), threads))}\n`);
+    process.stdout.write(`${JSON.stringify(measureOurs(Number(arg('rows')), threads))}\n`);
     return;
   }
   if (!existsSync(PYTHON)) throw new Error(`${PYTHON} not found: apt-get install -y python3-sklearn python3-pandas`);
-  const { OMP_NUM_THREADS: _omp, ...envNoOmp } = process.env;
-  process.stdout.write(`machine: ${usableCpus()} cores, ${cpus()[0]?.model ?? 'unknown CPU'}; ${new Date().toISOString()}\n`);
-  for (const t of task === 'all' ? TASKS : [task]) compareTask(t, envNoOmp);
-}
-
-/** Ours against scikit-learn on one task, at each size. */
-function compareTask(task: Task, envNoOmp: NodeJS.ProcessEnv): void {
   const sizes = arg('rows') ? [Number(arg('rows'))] : SIZES;
   const self = fileURLToPath(import.meta.url);
   const cores = usableCpus();
-  const csv = CSV[task];
-  if (!existsSync(csv)) {
-    process.stdout.write(`making ${csv} ...\n`);
-    runChild(PYTHON, [SKLEARN_SCRIPT, csv, '1000', task], envNoOmp);
+  const { OMP_NUM_THREADS: _omp, ...envNoOmp } = process.env;
+  process.stdout.write(`machine: ${cores} cores, ${cpus()[0]?.model ?? 'unknown CPU'}; ${new Date().toISOString()}\n`);
+  if (!existsSync(CSV)) {
+    process.stdout.write(`making ${CSV} ...\n`);
+    runChild(PYTHON, [SKLEARN_SCRIPT, CSV, '1000'], envNoOmp);
   }
-  const score = SCORE[task];
-  process.stdout.write(`\ntask: ${task}\nrows (train) | model | fit s | ${score.title} | 1-row predict us | batch rows/s | peak RSS MB\n`);
+  const header = 'rows (train) | model | fit s | test AUC | 1-row predict us | batch rows/s | peak RSS MB';
+  process.stdout.write(`${header}\n`);
   for (const rows of sizes) {
-    const ours = (threads: number) => (): Measurement =>
-      runChild(process.execPath, [self, '--child', 'ts', '--task', task, '--rows', String(rows), '--threads', String(threads)], process.env);
-    const sklearn = (env: NodeJS.ProcessEnv) => (): Measurement => runChild(PYTHON, [SKLEARN_SCRIPT, csv, String(rows), task], env);
     const runs: [string, () => Measurement][] = [
-      [`mldeploy, ${cores} threads`, ours(cores)],
-      ['mldeploy, 1 thread', ours(1)],
-      ['scikit-learn, OMP_NUM_THREADS unset', sklearn(envNoOmp)],
-      ['scikit-learn, OMP_NUM_THREADS=1', sklearn({ ...envNoOmp, OMP_NUM_THREADS: '1' })],
+      [`mldeploy, ${cores} threads`, () => runChild(process.execPath, [self, '--child', 'ts', '--rows', String(rows), '--threads', String(cores)], process.env)],
+      ['mldeploy, 1 thread', () => runChild(process.execPath, [self, '--child', 'ts', '--rows', String(rows), '--threads', '1'], process.env)],
+      ['scikit-learn, OMP_NUM_THREADS unset', () => runChild(PYTHON, [SKLEARN_SCRIPT, CSV, String(rows)], envNoOmp)],
+      ['scikit-learn, OMP_NUM_THREADS=1', () => runChild(PYTHON, [SKLEARN_SCRIPT, CSV, String(rows)], { ...envNoOmp, OMP_NUM_THREADS: '1' })],
     ];
     const repeats = Number(arg('repeat') ?? 1);
     const results: Measurement[] = [];
@@ -237,14 +179,14 @@ function compareTask(task: Task, envNoOmp: NodeJS.ProcessEnv): void {
     runs.forEach(([label], i) => {
       const m = results[i];
       const train = Math.floor(rows * 0.8).toLocaleString('en-US');
-      process.stdout.write(`${train} | ${label} | ${m.fit_s} | ${m[score.key]} | ${m.predict_1row_us} | ${m.batch_rows_per_s} | ${m.peak_rss_mb}\n`);
+      process.stdout.write(`${train} | ${label} | ${m.fit_s} | ${m.auc} | ${m.predict_1row_us} | ${m.batch_rows_per_s} | ${m.peak_rss_mb}\n`);
     });
-    const [mine, mine1, sk, sk1] = results;
+    const [ours, ours1, sk, sk1] = results;
     process.stdout.write(
-      `${task} ratios at ${rows.toLocaleString('en-US')} rows: fit time ours/sklearn ${round(mine.fit_s / sk.fit_s, 2)} (all cores), ` +
-        `${round(mine1.fit_s / sk1.fit_s, 2)} (1 thread); ${score.title} difference ${round((mine[score.key] ?? NaN) - (sk[score.key] ?? NaN), 4)}; ` +
-        `1-row predict sklearn/ours ${round(sk.predict_1row_us / mine.predict_1row_us, 0)}x; ` +
-        `batch ours/sklearn ${round(mine.batch_rows_per_s / sk.batch_rows_per_s, 1)}x\n`,
+      `ratios at ${rows.toLocaleString('en-US')} rows: fit time ours/sklearn ${round(ours.fit_s / sk.fit_s, 2)} (all cores), ` +
+        `${round(ours1.fit_s / sk1.fit_s, 2)} (1 thread); AUC difference ${round(ours.auc - sk.auc, 4)}; ` +
+        `1-row predict sklearn/ours ${round(sk.predict_1row_us / ours.predict_1row_us, 0)}x; ` +
+        `batch ours/sklearn ${round(ours.batch_rows_per_s / sk.batch_rows_per_s, 1)}x\n`,
     );
   }
 }

@@ -37,6 +37,14 @@ registerModelCommands(program);
 registerDataCommands(program);
 registerPredictCommand(program);
 
+// Output piped into a reader that quit early (`mldeploy runs list | head`) is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 /**
  * The exit code of each category of error (src/errors.ts), the one place errors become exit codes; README lists them.
  * Anything else (a failed run, a bug) exits 1. A subclass is listed before its parent.

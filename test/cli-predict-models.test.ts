@@ -131,3 +131,76 @@ describe('mldeploy predict', () => {
     expect(existsSync(out)).toBe(false);
   }, 120_000);
 });
+
+describe('mldeploy models compare, delete, export, import', () => {
+  interface Comparison {
+    versions: [number, number];
+    testSplit: { rows: number; excluded: number };
+    metrics: [{ roc_auc: number }, { roc_auc: number }];
+    rocAuc: { auc1: number; auc2: number; difference: number; pValue: number; lower: number; upper: number };
+  }
+
+  it('compares two versions on the newer test split, deletes an unaliased version for good, and round-trips a model file', async () => {
+    const second = join(home.dir, 'loans-2.csv');
+    for (const args of [
+      ['sample', second, '--rows', '3000', '--seed', '8'],
+      ['run', 'training', '--data', second, '--dataset', 'loans', '--target', 'Loan_Approval', '--estimators', 'hist_gradient_boosting'],
+    ]) {
+      const result = await home.run(args);
+      expect(result.code, describeResult(args, result)).toBe(0);
+    }
+    const v2 = home.query<{ metrics_json: string }>("select metrics_json from model_versions where name = 'clients_model' and version = 2")[0];
+    const registered = JSON.parse(v2.metrics_json) as { test: { roc_auc: number } };
+
+    const compared = await home.json<Comparison>(['models', 'compare', 'clients_model', '2', '1', '--json']);
+    expect(compared.versions).toEqual([1, 2]);
+    // Scored on v2's own test split, none of which v1 (another sample) trained on: v2's AUC is the one registered.
+    expect(compared.testSplit.excluded).toBe(0);
+    expect(compared.rocAuc.auc2).toBeCloseTo(registered.test.roc_auc, 12);
+    expect(compared.metrics[1].roc_auc).toBeCloseTo(registered.test.roc_auc, 12);
+    expect(compared.rocAuc.difference).toBeCloseTo(compared.rocAuc.auc2 - compared.rocAuc.auc1, 12);
+    expect(compared.rocAuc.lower).toBeLessThan(compared.rocAuc.upper);
+
+    // Production cannot be deleted; v2 (refused by the gate or not, it is not production unless promoted) can.
+    const production = home.query<{ version: number }>("select version from model_aliases where name = 'clients_model' and alias = 'production'")[0];
+    const refused = await home.run(['models', 'delete', 'clients_model', String(production.version)]);
+    expect(refused.code).not.toBe(0);
+    expect(userError(refused)).toMatch(/"production": move the alias/);
+    const other = production.version === 1 ? 2 : 1;
+    const key = home.query<{ artifact_key: string }>(`select artifact_key from model_versions where version = ${other}`)[0].artifact_key;
+    expect(home.artifactFiles().some((f) => f.endsWith(key))).toBe(true);
+    const deleted = await home.run(['models', 'delete', 'clients_model', String(other), '--reason', 'superseded']);
+    expect(deleted.code, describeResult(['models', 'delete'], deleted)).toBe(0);
+    expect(home.artifactFiles().some((f) => f.endsWith(key))).toBe(false);
+    expect(home.query(`select action, reason from model_events where version = ${other} and action = 'delete'`)).toEqual([
+      { action: 'delete', reason: 'superseded' },
+    ]);
+
+    // Export, import under another name, score a file with each: the same predictions.
+    const file = join(home.dir, 'exported.json');
+    const exported = await home.run(['models', 'export', 'clients_model', String(production.version), '--out', file]);
+    expect(exported.code, describeResult(['models', 'export'], exported)).toBe(0);
+    const imported = await home.run(['models', 'import', file, '--name', 'copied']);
+    expect(imported.code, describeResult(['models', 'import'], imported)).toBe(0);
+    expect(imported.stdout).toMatch(/copied v1/);
+    const outputs = [join(home.dir, 'a.csv'), join(home.dir, 'b.csv')];
+    for (const [model, out] of [[`clients_model:${production.version}`, outputs[0]], ['copied:1', outputs[1]]]) {
+      const result = await home.run(['predict', '--data', sample, '--out', out, '--model', model]);
+      expect(result.code, describeResult(['predict', model], result)).toBe(0);
+    }
+    const [a, b] = outputs.map((f) => readCsvFile(f));
+    expect(b.map((r) => r.probability)).toEqual(a.map((r) => r.probability));
+    expect(readCsvFile(outputs[1])[0].model_version).toBe('1');
+
+    // A new version after a deletion never reuses the deleted number.
+    const again = await home.run(['run', 'training', '--data', second, '--dataset', 'loans', '--target', 'Loan_Approval', '--force', '--seed', '5']);
+    expect(again.code, describeResult(['run', 'training', '--force'], again)).toBe(0);
+    expect(home.query<{ v: number }>("select max(version) as v from model_versions where name = 'clients_model'")[0].v).toBe(3);
+
+    const broken = join(home.dir, 'broken.json');
+    writeFileSync(broken, '{"format": "mldeploy-model", "estimator": "code()"}');
+    const bad = await home.run(['models', 'import', broken]);
+    expect(bad.code).not.toBe(0);
+    expect(userError(bad)).toMatch(/model file/);
+  }, 180_000);
+});

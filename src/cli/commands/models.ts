@@ -167,13 +167,22 @@ export function registerModelCommands(program: Command): void {
     .command('export <name> <version>')
     .description('write a version\'s model file (JSON data: signature, preprocessing, estimator, threshold)')
     .requiredOption('--out <file>', 'where to write it')
-    .option('--format <format>', 'mldeploy (the native JSON, docs/MODEL_FORMAT.md)', 'mldeploy')
+    .option('--format <format>', 'mldeploy (the native JSON, docs/MODEL_FORMAT.md) or onnx (the whole pipeline as an ONNX graph)', 'mldeploy')
     .action(async (name: string, versionText: string, flags: { out: string; format: string }) => {
-      if (flags.format !== 'mldeploy') throw new InvalidInputError(`--format must be mldeploy, got "${flags.format}"`);
+      if (flags.format !== 'mldeploy' && flags.format !== 'onnx') {
+        throw new InvalidInputError(`--format must be mldeploy or onnx, got "${flags.format}"`);
+      }
       await withContext(async (app) => {
         const entry = await app.registry.getVersion(name, parseVersion(versionText));
-        await writeFileAtomically(flags.out, await app.artifacts.get(entry.artifactKey));
-        process.stdout.write(`${name} v${entry.version} -> ${flags.out}\n`);
+        const bytes = await app.artifacts.get(entry.artifactKey);
+        if (flags.format === 'onnx') {
+          const [{ parseModelFile }, { exportOnnx }] = await Promise.all([import('../../ml/model-format.js'), import('../../ml/export/onnx.js')]);
+          const onnx = exportOnnx(parseModelFile(bytes.toString('utf8')), { modelName: name, modelVersion: entry.version });
+          await writeFileAtomically(flags.out, Buffer.from(onnx.buffer, onnx.byteOffset, onnx.byteLength));
+        } else {
+          await writeFileAtomically(flags.out, bytes);
+        }
+        process.stdout.write(`${name} v${entry.version} -> ${flags.out} (${flags.format})\n`);
       });
     });
   models

@@ -117,7 +117,7 @@ describe('ONNX export', () => {
       threshold: 0.37,
     });
     const model = parseModelFile(JSON.stringify(fitted.toJSON()));
-    const json = model.estimator.toJSON() as { trees: { leftCategories: (number[] | null)[] }[] };
+    const json = model.estimator.toJSON() as unknown as { trees: { leftCategories: (number[] | null)[] }[] };
     expect(json.trees.some((t) => t.leftCategories.some((c) => c !== null))).toBe(true); // categorical splits exported
     const bytes = exportOnnx(model, { modelName: 'loans', modelVersion: 3 });
     await expectSameScores(model, scoringRows(2000), bytes);

@@ -15,6 +15,7 @@
  * agree with mldeploy's to about 1e-7.
  */
 import onnxProto, { type onnx as OnnxTypes } from 'onnx-proto';
+import { InvalidInputError } from '../../errors.js';
 import type { LogisticRegressionJSON } from '../logistic.js';
 import type { HgbModelJSON, HgbTreeJSON } from '../hgb/predictor.js';
 import type { LinearCategoricalJSON, LinearNumericJSON, PreprocessingJSON } from '../preprocessing.js';
@@ -33,10 +34,9 @@ const ML_DOMAIN = 'ai.onnx.ml';
 const OPSET = 15;
 const ML_OPSET = 3;
 
-export class OnnxExportError extends Error {
+/** The model cannot be expressed in ONNX (yet): an input error of the export, not a failure to retry. */
+export class OnnxExportError extends InvalidInputError {
   override name = 'OnnxExportError';
-  /** The model cannot be expressed: retrying will not help. */
-  readonly permanent = true;
 }
 
 export interface OnnxExportOptions {
@@ -185,10 +185,17 @@ function treeEnsemble(model: HgbModelJSON): Record<string, IAttributeProto> {
     class_nodeids: ints(leafNodes),
     class_ids: ints(leafTrees.map(() => 0)),
     class_weights: floats(leafWeights),
-    base_values: floats([model.baseline]),
+    base_values: floats([binaryBaseline(model)]),
     classlabels_int64s: ints([0, 1]),
     post_transform: string('LOGISTIC'),
   };
+}
+
+function binaryBaseline(model: HgbModelJSON): number {
+  if (typeof model.baseline !== 'number') {
+    throw new OnnxExportError('ONNX export covers binary models for now: this gradient boosting model has one baseline per class');
+  }
+  return model.baseline;
 }
 
 /**

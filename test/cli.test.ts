@@ -394,10 +394,17 @@ describe.concurrent('commands on small data', () => {
 
     const list = await h.json<ModelSummary[]>(['models', 'list', '--json']);
     expect(list).toHaveLength(1);
-    expect(list[0]).toMatchObject({ name: 'clients_model', latestVersion: { version: 2 }, aliases: { production: 1 } });
+    // The data set is the latest version's (the shuffled copy), with its target.
+    expect(list[0]).toMatchObject({
+      name: 'clients_model',
+      dataset: 'loans_shuffled',
+      target: 'loan_approval',
+      latestVersion: { version: 2 },
+      aliases: { production: 1 },
+    });
     const table = (await ok(h, ['models', 'list'])).stdout.split('\n');
-    expect(table[0].split(/\s+/)).toEqual(['name', 'latest', 'production', 'aliases']);
-    expect(table[2].split(/\s+/)).toEqual(['clients_model', '2', '1', 'production=v1']);
+    expect(table[0].split(/\s+/)).toEqual(['name', 'dataset', 'target', 'latest', 'production', 'aliases']);
+    expect(table[2].split(/\s+/)).toEqual(['clients_model', 'loans_shuffled', 'loan_approval', '2', '1', 'production=v1']);
 
     const gated = ['models', 'promote', 'clients_model', '2'];
     const refused = await h.run(gated);

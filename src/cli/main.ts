@@ -7,6 +7,7 @@ import { registerRunCommands } from './commands/runs.js';
 import { registerMonitorCommands } from './commands/monitor.js';
 import { registerServeCommands } from './commands/serve.js';
 import { registerDataCommands } from './commands/data.js';
+import { registerPredictCommand } from './commands/predict.js';
 
 const program = new Command()
   .name('mldeploy')
@@ -34,6 +35,15 @@ registerRunCommands(program);
 registerMonitorCommands(program);
 registerModelCommands(program);
 registerDataCommands(program);
+registerPredictCommand(program);
+
+// Output piped into a reader that quit early (`mldeploy runs list | head`) is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
 
 /**
  * The exit code of each category of error (src/errors.ts), the one place errors become exit codes; README lists them.

@@ -119,7 +119,7 @@ export interface ModelEventsTable {
   name: string;
   version: number;
   alias: string | null;
-  action: 'register' | 'promote' | 'refuse' | 'force_promote' | 'rollback';
+  action: 'register' | 'promote' | 'refuse' | 'force_promote' | 'rollback' | 'delete';
   reason: string;
   created_at: string;
 }

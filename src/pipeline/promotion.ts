@@ -58,7 +58,7 @@ function selectRows(split: Split, keep: (i: number) => boolean): Split {
  * seed, or data that grew), some of the candidate's test rows were in production's train or validation split; scoring
  * production on them would flatter it.
  */
-async function unseenByProduction(ctx: AppContext, production: TabularModel, snapshotId: string | null, test: Split) {
+export async function unseenByProduction(ctx: AppContext, production: TabularModel, snapshotId: string | null, test: Split) {
   if (!snapshotId) return { split: test, excluded: 0 };
   const features = production.signature.features.map((f) => f.name);
   const seen = new Set<string>();
@@ -91,7 +91,8 @@ export async function evaluateForPromotion(
     if (missing.length > 0) {
       return refuse(
         `not promoted: production v${production.version} needs features this data set lacks ` +
-          `(${missing.join(', ')}), so the two cannot be compared on the same test split; promote with --force if intended`,
+          `(${missing.join(', ')}), so the two cannot be compared on the same test split: a model for another data set ` +
+          `needs its own name (mldeploy run training ... --model-name NAME), or promote with --force if this one replaces it`,
         production.version,
       );
     }

@@ -48,14 +48,23 @@ export class ModelRegistry {
         const createdAt = nowIso();
         const model = await trx.selectFrom('registered_models').select('name').where('name', '=', name).executeTakeFirst();
         if (!model) await trx.insertInto('registered_models').values({ name, description: null, created_at: createdAt }).execute();
-        const { latest } = await trx
-          .selectFrom('model_versions')
-          .select((eb) => eb.fn.max('version').as('latest'))
-          .where('name', '=', name)
-          .executeTakeFirstOrThrow();
+        // Numbers of deleted versions are never given again (their history stays): the newest ever registered counts.
+        const [{ latest }, { registered }] = await Promise.all([
+          trx
+            .selectFrom('model_versions')
+            .select((eb) => eb.fn.max('version').as('latest'))
+            .where('name', '=', name)
+            .executeTakeFirstOrThrow(),
+          trx
+            .selectFrom('model_events')
+            .select((eb) => eb.fn.max('version').as('registered'))
+            .where('name', '=', name)
+            .where('action', '=', 'register')
+            .executeTakeFirstOrThrow(),
+        ]);
         const versionRow: VersionRow = {
           name,
-          version: Number(latest ?? 0) + 1,
+          version: Math.max(Number(latest ?? 0), Number(registered ?? 0)) + 1,
           run_id: options.runId ?? null,
           artifact_key: artifactKey,
           dataset_snapshot_id: options.datasetSnapshotId ?? null,
@@ -205,6 +214,41 @@ export class ModelRegistry {
       .limit(limit)
       .execute();
     return rows.map(toModelEvent);
+  }
+
+  /**
+   * Removes a version from the registry and returns it (the caller removes its model file). A version an alias points
+   * to is refused: move or remove the alias first. Its history stays, with a 'delete' event, and its number is never
+   * given to another version.
+   */
+  async deleteVersion(name: string, version: number, reason = 'deleted'): Promise<ModelVersion> {
+    assertModelName(name);
+    assertVersion(version);
+    return retryOnWriteConflict(() =>
+      this.db.transaction().execute(async (trx) => {
+        const row = await this.requireVersion(trx, name, version);
+        const aliases = await this.aliasesOf(trx, name, version);
+        if (aliases.length > 0) {
+          throw new ConflictError(
+            `${name} v${version} is ${aliases.map((a) => `"${a}"`).join(' and ')}: move the alias to another version ` +
+              `(mldeploy models promote / rollback) before deleting it`,
+          );
+        }
+        await trx.deleteFrom('model_versions').where('name', '=', name).where('version', '=', version).execute();
+        await trx.insertInto('model_events').values(eventRow(name, version, null, 'delete', assertReason(reason))).execute();
+        return toModelVersion(row, []);
+      }),
+    );
+  }
+
+  /** Versions whose model file is this artifact (an imported file may back one version only, a run's model several). */
+  async versionsWithArtifact(artifactKey: string): Promise<Array<{ name: string; version: number }>> {
+    const rows = await this.db
+      .selectFrom('model_versions')
+      .select(['name', 'version'])
+      .where('artifact_key', '=', artifactKey)
+      .execute();
+    return rows.map((r) => ({ name: r.name, version: Number(r.version) }));
   }
 
   /**

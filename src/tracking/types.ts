@@ -71,7 +71,7 @@ export interface ListRunsOptions {
 
 export type ParamValue = string | number | boolean;
 
-export type ModelEventAction = 'register' | 'promote' | 'refuse' | 'force_promote' | 'rollback';
+export type ModelEventAction = 'register' | 'promote' | 'refuse' | 'force_promote' | 'rollback' | 'delete';
 /** The actions that move an alias. */
 export type AliasAction = 'promote' | 'force_promote' | 'rollback';
 

@@ -102,7 +102,13 @@ export function registerServeCommands(program: Command): void {
       try {
         const production = await app.registry.getAlias(config.modelName, PRODUCTION_ALIAS);
         if (production) {
-          logger.info(`${config.modelName}@${PRODUCTION_ALIAS} is v${production.version}: serving it`);
+          logger.info(
+            `${config.modelName}@${PRODUCTION_ALIAS} is v${production.version}: serving it` +
+              (flags.data
+                ? ` (--data ${flags.data} is not trained on: a production model exists; ` +
+                  `to train on it run \`mldeploy run training --data ${flags.data} --target COLUMN\`)`
+                : ''),
+          );
         } else {
           let conf;
           if (flags.data) {

@@ -13,6 +13,7 @@ const EVENT_LABELS: Record<string, string> = {
   refuse: 'refused',
   force_promote: 'forced promotion',
   rollback: 'rolled back',
+  delete: 'deleted',
 };
 
 /** Most metric columns in the versions table; the JSON has all of them. */

@@ -175,7 +175,7 @@ export const modelDetail = object({
       id: str,
       version: int,
       alias: nullableStr,
-      action: { type: 'string', enum: ['register', 'promote', 'refuse', 'force_promote', 'rollback'] },
+      action: { type: 'string', enum: ['register', 'promote', 'refuse', 'force_promote', 'rollback', 'delete'] },
       reason: str,
       createdAt: str,
     }),

@@ -27,6 +27,7 @@ const BY_STATE: Record<string, Tone> = {
   pending: 'idle',
   register: 'idle',
   rollback: 'special',
+  delete: 'warn',
 };
 
 /** The tone of a state, status or event action (case-insensitive); unknown words are neutral. */

@@ -15,9 +15,26 @@ export class NotFoundError extends Error {
 }
 
 export class ArtifactNotFoundError extends NotFoundError {
-  constructor(readonly key: string) {
+  /** `store`: the repository's URL (the folder or bucket looked in), so a misconfigured store shows where it looked. */
+  constructor(
+    readonly key: string,
+    readonly store?: string,
+  ) {
     super('artifact', key);
     this.name = 'ArtifactNotFoundError';
+    if (store !== undefined) this.message = `artifact not found: ${key} in ${store}`;
+  }
+}
+
+/** The artifact store cannot be used at all (no such bucket, a folder that cannot be written). */
+export class ArtifactStoreError extends Error {
+  constructor(
+    readonly store: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`artifact store ${store} (MLDEPLOY_ARTIFACTS_URL): ${problem}`, options);
+    this.name = 'ArtifactStoreError';
   }
 }
 

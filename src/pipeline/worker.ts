@@ -16,6 +16,7 @@ import {
   type QueueLocation,
 } from './executors/bullmq.js';
 import type { TaskAttemptRef } from './executors/executor.js';
+import { WORKER_BEAT_MS, beat, leave, workerIdentity } from './executors/worker-presence.js';
 
 export interface StartWorkerOptions extends QueueLocation {
   store: Store;
@@ -33,6 +34,8 @@ export interface StartWorkerOptions extends QueueLocation {
   logBudgetBytes?: number;
   logFlushMs?: number;
   heartbeatMs?: number;
+  /** How often the worker records that it is alive (worker-presence.ts). Default 5 s. */
+  beatMs?: number;
 }
 
 export interface PipelineWorker {
@@ -74,11 +77,24 @@ export async function startWorker(options: StartWorkerOptions): Promise<Pipeline
     await Promise.allSettled([worker.close(), executor.close()]);
     throw error;
   }
-  logger.info({ concurrency }, 'Pipeline worker started');
+  // Runners tell "a worker will take it" from "no worker is alive" by these beats (worker-presence.ts).
+  const identity = workerIdentity();
+  const prefix = options.prefix ?? DEFAULT_QUEUE_PREFIX;
+  const redis = await executor.redis();
+  const sendBeat = () =>
+    beat(redis, prefix, queueName, identity).catch((error: unknown) => {
+      logger.warn({ err: error }, 'Could not record the worker heartbeat in Redis');
+    });
+  await sendBeat();
+  const beats = setInterval(sendBeat, options.beatMs ?? WORKER_BEAT_MS);
+  beats.unref();
+  logger.info({ concurrency, worker: identity }, 'Pipeline worker started');
 
   return {
     async close() {
+      clearInterval(beats);
       await worker.close();
+      await leave(redis, prefix, queueName, identity).catch(() => undefined);
       await executor.close();
       logger.info('Pipeline worker stopped');
     },

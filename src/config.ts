@@ -29,6 +29,8 @@ export interface Config {
   queueUrl: string | undefined;
   /** Redis key prefix of the queue: deployments sharing one Redis keep apart by it. */
   queuePrefix: string;
+  /** How long a worker's job lock lasts without renewal: a worker silent that long (killed) has its task retried. */
+  workerLockMs: number;
   port: number;
   host: string;
   modelName: string;
@@ -67,6 +69,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'MLDEPLOY_ARTIFACTS_URL', flag: '--artifacts-url', description: 'file: folder or s3://bucket/prefix' },
   { name: 'MLDEPLOY_QUEUE_URL', flag: '--queue-url', description: 'redis:// URL of the task queue' },
   { name: 'MLDEPLOY_QUEUE_PREFIX', description: 'Redis key prefix of the task queue' },
+  { name: 'MLDEPLOY_WORKER_LOCK_MS', description: 'job lock of a queue worker, ms' },
   { name: 'PORT', flag: '--port', description: 'API port' },
   { name: 'MLDEPLOY_PORT', description: 'API port when PORT is unset' },
   { name: 'MLDEPLOY_HOST', flag: '--host', description: 'API bind address' },
@@ -167,6 +170,11 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     throw new ConfigError('MLDEPLOY_QUEUE_PREFIX', `expected letters, digits, "_", "." or "-" (at most 64), got "${queuePrefix}"`);
   }
 
+  const workerLockMs = Number(env.MLDEPLOY_WORKER_LOCK_MS || 30_000);
+  if (!Number.isInteger(workerLockMs) || workerLockMs < 1000) {
+    throw new ConfigError('MLDEPLOY_WORKER_LOCK_MS', `expected a whole number of milliseconds from 1000, got "${env.MLDEPLOY_WORKER_LOCK_MS}"`);
+  }
+
   const endpointVariable = env.AWS_ENDPOINT_URL_S3 ? 'AWS_ENDPOINT_URL_S3' : 'MLDEPLOY_S3_ENDPOINT';
   const endpoint = url(env, endpointVariable, undefined, /^https?:\/\/[^\s]+$/i, 'an http:// or https:// URL');
   const accessKeyId = env.AWS_ACCESS_KEY_ID || undefined;
@@ -186,6 +194,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
       pathToFileURL(resolve(home, 'artifacts')).href,
     queueUrl: url(env, 'MLDEPLOY_QUEUE_URL', flags.queueUrl, /^rediss?:\/\//i, 'redis://host:port or rediss://host:port'),
     queuePrefix,
+    workerLockMs,
     port,
     host: pick(env, 'MLDEPLOY_HOST', flags.host).value ?? '127.0.0.1',
     modelName,

@@ -25,9 +25,9 @@ export interface StartWorkerOptions extends QueueLocation {
   /** Attempts this worker runs at once. Default 1. */
   concurrency?: number;
   /**
-   * How long a job's lock lasts without renewal. A task that blocks the event loop longer than this (CPU-bound
-   * training) looks stalled and is redelivered, which fails the attempt as lost: yield now and then, or raise this.
-   * Default 120 000 ms.
+   * How long a job's lock lasts without renewal (renewed every half of it), and how often stalled jobs are looked
+   * for: a worker that dies mid-task has its task redelivered (and failed as lost, then retried) within about twice
+   * this. A task must not block the event loop this long (train_model fits on a thread of its own). Default 30 000 ms.
    */
   lockDurationMs?: number;
   /** See PipelineRunnerOptions. */
@@ -64,7 +64,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<Pipeline
       connection: workerConnection(options.redisUrl),
       prefix: options.prefix ?? DEFAULT_QUEUE_PREFIX,
       concurrency,
-      lockDuration: options.lockDurationMs ?? 120_000,
+      lockDuration: options.lockDurationMs ?? 30_000,
+      stalledInterval: options.lockDurationMs ?? 30_000,
     },
   );
   worker.on('failed', (job, error) => {

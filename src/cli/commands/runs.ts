@@ -382,6 +382,7 @@ export function registerRunCommands(program: Command): void {
       const worker = await startWorker({
         redisUrl: app.config.queueUrl!,
         prefix: app.config.queuePrefix,
+        lockDurationMs: app.config.workerLockMs,
         store: app.store,
         dags: buildDags(app),
         concurrency,

@@ -1,8 +1,8 @@
 /**
- * train_model's fits run off the worker's event loop: while a queue worker trains on 150,000 rows, its event loop
+ * train_model's fits run off the worker's event loop: while a queue worker trains on 250,000 rows, its event loop
  * keeps turning (heartbeats and BullMQ lock renewals go on), so a short job lock is never lost and the task's
- * heartbeat in the database never goes stale. Scaled down from production's 10 s heartbeat / 120 s lock to 0.5 s /
- * 2 s so that a fit of a few seconds on this thread would break both. The full-size check (1M rows, production
+ * heartbeat in the database never goes stale. Scaled down from production's 10 s heartbeat / 30 s lock to 0.5 s /
+ * 4 s so that a fit of a few seconds on this thread would break both (bounds leave room for a busy machine). The full-size check (1M rows, production
  * settings) is `npm run scenarios:topology -- fit`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +22,7 @@ const redisUrl = process.env.MLDEPLOY_TEST_REDIS_URL;
 if (!redisUrl && process.env.CI === 'true') throw new Error('MLDEPLOY_TEST_REDIS_URL must be set in CI (see .ci/run)');
 
 const HEARTBEAT_MS = 500;
-const LOCK_MS = 2000;
+const LOCK_MS = 4000;
 
 describe.skipIf(!redisUrl)('train_model on a queue worker keeps its event loop free', () => {
   let dir: string;
@@ -55,9 +55,9 @@ describe.skipIf(!redisUrl)('train_model on a queue worker keeps its event loop f
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('beats and renews its lock through a 150k-row fit; the attempt is never lost', async () => {
+  it('beats and renews its lock through a 250k-row fit; the attempt is never lost', async () => {
     const csv = join(dir, 'loans.csv');
-    await writeLoanSample(csv, { rows: 150_000, seed: 5 });
+    await writeLoanSample(csv, { rows: 250_000, seed: 5 });
     await loadRawData(app.store, { file: csv, dataset: 'loans' });
     const snapshot = await preprocessData(app.store, { dataset: 'loans', target: 'Loan_Approval' });
 
@@ -94,7 +94,7 @@ describe.skipIf(!redisUrl)('train_model on a queue worker keeps its event loop f
     expect(Date.parse(train.endedAt!) - Date.parse(train.startedAt!)).toBeGreaterThan(LOCK_MS);
     expect(samples).toBeGreaterThan(5);
     expect(delay.max / 1e6, 'longest event-loop stall during the fit (ms)').toBeLessThan(LOCK_MS / 2);
-    expect(staleMs, 'oldest heartbeat seen while running (ms)').toBeLessThan(4 * HEARTBEAT_MS);
+    expect(staleMs, 'oldest heartbeat seen while running (ms)').toBeLessThan(6 * HEARTBEAT_MS);
     expect(workerProblems.filter((line) => /lock|stalled|lost/i.test(line))).toEqual([]);
   }, 240_000);
 });

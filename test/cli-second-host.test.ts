@@ -29,7 +29,7 @@ describe('a second host on the same database', () => {
     expect(trained.code, describeResult(['run', 'training'], trained)).toBe(0);
 
     const port = await freePort();
-    const env = { ...process.env, MLDEPLOY_HOME: second.dir, MLDEPLOY_DATABASE_URL: `sqlite:${join(first.dir, 'mldeploy.db')}`, PORT: String(port) };
+    const env: NodeJS.ProcessEnv = { ...process.env, MLDEPLOY_HOME: second.dir, MLDEPLOY_DATABASE_URL: `sqlite:${join(first.dir, 'mldeploy.db')}`, PORT: String(port) };
     delete env.MLDEPLOY_ARTIFACTS_URL;
     const server = spawn(process.execPath, [CLI_MAIN, 'serve', '--workers', '1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     try {

@@ -14,6 +14,7 @@ FROM toolchain AS build
 # Lifecycle scripts off: `prepare` would build before the sources are here; better-sqlite3's own install runs below.
 RUN npm ci --no-audit --no-fund --ignore-scripts && npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/prune-dist.mjs ./scripts/
 COPY src ./src
 RUN npm run build && chmod +x dist/cli/main.js
 

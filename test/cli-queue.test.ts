@@ -129,12 +129,11 @@ describe.skipIf(!redisUrl)('the command line with a queue configured', () => {
         ['models', 'list'],
         ['models', 'show', 'clients_model'],
       ].map(async (args) => expectOk(await run(args)));
+      await Promise.all([failedRun, scheduled, ...reads]);
       // A bad option fails before any work, and exits promptly as well.
-      const refused = run(['runs', 'list', '--limit', 'x']).then((result) => {
-        expect(result.stderr).toContain('--limit must be an integer >= 1, got "x"');
-        finished.push(result);
-      });
-      await Promise.all([failedRun, scheduled, ...reads, refused]);
+      const refused = await run(['runs', 'list', '--limit', 'x']);
+      expect(refused.stderr).toContain('--limit must be an integer >= 1, got "x"');
+      finished.push(refused);
     } finally {
       worker.child.kill('SIGTERM');
     }

@@ -253,9 +253,11 @@ export function registerRunCommands(program: Command): void {
     .option('--limit <n>', 'how many', '20')
     .option('--json', 'JSON output')
     .action(async (flags: { dag?: string; limit: string; json?: boolean }) => {
+      // Options are checked before anything is opened.
+      const limit = integerFlag('--limit', flags.limit, 1);
       await withContext((app) =>
         withRunner(app, async (runner) => {
-          const list = await runner.listRuns({ dagId: flags.dag, limit: integerFlag('--limit', flags.limit, 1) });
+          const list = await runner.listRuns({ dagId: flags.dag, limit });
           const active = list.filter((r) => r.status === 'queued' || r.status === 'running').map((r) => r.id);
           const waiting = await runner.waitingForWorkers(active);
           if (flags.json) {

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { InvalidInputError } from './errors.js';
 import { assertModelName } from './tracking/validate.js';
 
 /** How the S3 artifact store is reached (unset fields: the AWS SDK's defaults). */
@@ -44,14 +45,12 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** A setting that cannot be used: names the variable (or flag) and says what was expected. */
-export class ConfigError extends Error {
-  readonly permanent = true;
+export class ConfigError extends InvalidInputError {
   constructor(
     readonly variable: string,
     problem: string,
   ) {
-    super(`${variable}: ${problem}`);
-    this.name = 'ConfigError';
+    super(`${variable}: ${problem}`, { code: 'invalid_config' });
   }
 }
 

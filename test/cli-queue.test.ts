@@ -156,7 +156,7 @@ describe.skipIf(!redisUrl)('the command line with a queue configured', () => {
       expect(performance.now() - signalledAt, `${args[0]} stopped within 5 s of SIGTERM`).toBeLessThan(5000);
     }
     const bad = await run(['worker', '--concurrency', '0']);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--concurrency must be an integer >= 1, got "0"');
   }, 90_000);
 });

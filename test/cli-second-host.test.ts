@@ -66,7 +66,7 @@ describe('a second host on the same database', () => {
         AWS_SECRET_ACCESS_KEY: 'secret',
       },
     });
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(5);
     expect(userError(result)).toMatch(
       new RegExp(`^mldeploy: artifact store s3://no-such-bucket/models/ \\(MLDEPLOY_ARTIFACTS_URL\\): S3 bucket "no-such-bucket" at http://127\\.0\\.0\\.1:${port} does not answer`),
     );

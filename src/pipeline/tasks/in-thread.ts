@@ -29,17 +29,21 @@ export interface SerialisedError {
   message: string;
   stack?: string;
   permanent?: boolean;
+  /** The stable code of mldeploy's errors (src/errors.ts). */
+  code?: string;
   cause?: string;
 }
 
 export function serialiseError(error: unknown): SerialisedError {
   if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  const code = (error as { code?: unknown }).code;
   const cause = error.cause instanceof Error ? error.cause.message : error.cause === undefined ? undefined : String(error.cause);
   return {
     name: error.name,
     message: error.message,
     stack: error.stack,
     ...((error as { permanent?: unknown }).permanent === true ? { permanent: true } : {}),
+    ...(typeof code === 'string' ? { code } : {}),
     ...(cause === undefined ? {} : { cause }),
   };
 }
@@ -49,6 +53,7 @@ function reviveError(data: SerialisedError): Error {
   error.name = data.name;
   if (data.stack) error.stack = data.stack;
   if (data.permanent) Object.assign(error, { permanent: true });
+  if (data.code !== undefined) Object.assign(error, { code: data.code });
   return error;
 }
 

@@ -3,6 +3,7 @@
  * `s3://bucket/optional/prefix`. Connection settings come from options (the configuration's `s3`), else the AWS SDK's
  * defaults.
  */
+import { UnavailableError } from '../../errors.js';
 import { createRequire } from 'node:module';
 import type * as S3Sdk from '@aws-sdk/client-s3';
 import { ArtifactNotFoundError, ArtifactStoreError, InvalidInputError } from '../errors.js';
@@ -171,7 +172,7 @@ export class S3ArtifactRepository implements ArtifactRepository {
       if (err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata?.httpStatusCode === 404) {
         throw new ArtifactNotFoundError(key, this.url);
       }
-      throw new Error(`S3 ${operation} of "${key}" in ${this.url} failed: ${err.message ?? err.name}`, { cause: error });
+      throw new UnavailableError(`S3 ${operation} of "${key}" in ${this.url} failed: ${err.message ?? err.name}`, { cause: error });
     }
   }
 }

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ConflictError, InvalidInputError, MldeployError, NotFoundError, TimeoutError, UnavailableError } from '../errors.js';
 import { registerModelCommands } from './commands/models.js';
 import { registerRunCommands } from './commands/runs.js';
+import { registerMonitorCommands } from './commands/monitor.js';
 import { registerServeCommands } from './commands/serve.js';
 import { registerDataCommands } from './commands/data.js';
 import { setGlobalFlags } from './session.js';
@@ -28,6 +29,7 @@ program.hook('preAction', () => {
 
 registerServeCommands(program);
 registerRunCommands(program);
+registerMonitorCommands(program);
 registerModelCommands(program);
 registerDataCommands(program);
 

@@ -33,7 +33,14 @@ export async function openContext(config: Config, logger: Logger = createLogger(
     await store.close();
     throw new UnavailableError(`Cannot open the database ${store.displayUrl}: ${(error as Error).message}`, { cause: error });
   }
-  const artifacts = openArtifacts(config.artifactsUrl);
+  const artifacts = openArtifacts(config.artifactsUrl, config.s3);
+  // A wrong bucket or an unwritable folder is found now, not by the first task that writes a model.
+  try {
+    await artifacts.check();
+  } catch (error) {
+    await Promise.allSettled([artifacts.close?.(), store.close()]);
+    throw error;
+  }
   return {
     config,
     store,

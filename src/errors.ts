@@ -77,8 +77,15 @@ export class NotFoundError extends MldeployError {
 }
 
 export class ArtifactNotFoundError extends NotFoundError {
-  constructor(readonly key: string) {
-    super('artifact', key, { code: 'artifact_not_found' });
+  /** `store`: the repository's URL (the folder or bucket looked in), so a misconfigured store shows where it looked. */
+  constructor(
+    readonly key: string,
+    readonly store?: string,
+  ) {
+    super('artifact', key, {
+      code: 'artifact_not_found',
+      ...(store === undefined ? {} : { message: `artifact not found: ${key} in ${store}` }),
+    });
   }
 }
 
@@ -95,6 +102,17 @@ export class UnavailableError extends MldeployError {
   readonly permanent = false;
   constructor(message: string, options?: ErrorOptions) {
     super(message, 'unavailable', options);
+  }
+}
+
+/** The artifact store cannot be used at all (no such bucket, a folder that cannot be written, a server away). */
+export class ArtifactStoreError extends UnavailableError {
+  constructor(
+    readonly store: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`artifact store ${store} (MLDEPLOY_ARTIFACTS_URL): ${problem}`, { code: 'artifact_store_unavailable', ...options });
   }
 }
 

@@ -1,7 +1,7 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 
 /** Structured JSON logs (to stdout unless `destination` is given); credentials in URLs and auth headers never reach them. */
-export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destination?: DestinationStream): Logger {
+export function createLogger(level = 'info', destination?: DestinationStream): Logger {
   const options: pino.LoggerOptions = {
     level,
     redact: {

@@ -10,7 +10,8 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/serve/app.js';
-import { AccessControl, ApiKeys, isPublicRoute, loadApiKeys, routeClass, sessionValue } from '../src/serve/auth.js';
+import { AccessControl, ApiKeys, isPublicRoute, routeClass, sessionValue } from '../src/serve/auth.js';
+import { loadConfig } from '../src/config.js';
 import { backends, freshStore, type TestStore } from './helpers/stores.js';
 import { loanModel, MemoryModelSource, ORIGINAL_REQUEST } from './serve-fixtures.js';
 
@@ -114,12 +115,13 @@ describe('API keys', () => {
   it('reads keys from MLDEPLOY_API_KEYS and MLDEPLOY_API_KEYS_FILE, and refuses short keys', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'mldeploy-keys-')), 'keys');
     writeFileSync(file, `# deploy keys\n${OTHER_KEY}\n\n  third-key-0123456789abcdef  \n`);
-    expect(loadApiKeys({ MLDEPLOY_API_KEYS: ` ${KEY},,${OTHER_KEY}`, MLDEPLOY_API_KEYS_FILE: file })).toEqual([
+    expect(loadConfig({ MLDEPLOY_API_KEYS: ` ${KEY},,${OTHER_KEY}`, MLDEPLOY_API_KEYS_FILE: file }).apiKeys).toEqual([
       KEY,
       OTHER_KEY,
       'third-key-0123456789abcdef',
     ]);
-    expect(loadApiKeys({})).toEqual([]);
+    expect(loadConfig({}).apiKeys).toEqual([]);
+    expect(() => loadConfig({ MLDEPLOY_API_KEYS_FILE: `${file}.missing` })).toThrow(/^MLDEPLOY_API_KEYS_FILE: cannot read .*ENOENT/);
     expect(() => new ApiKeys(['short'])).toThrow(/API key #1 is too short/);
     const keys = new ApiKeys([KEY]);
     expect(keys.accepts({ key: KEY })).toBe(true);

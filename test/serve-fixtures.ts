@@ -12,7 +12,7 @@ import { fitTabularModel, type ModelSignature } from '../src/ml/tabular-model.js
 import type { FeatureSpec } from '../src/ml/types.js';
 import type { ModelResolution, ModelSource, ServableModel } from '../src/serve/types.js';
 
-export { ORIGINAL_REQUEST } from '../src/bench/original.js';
+export { ORIGINAL_REQUEST } from '../bench/original.js';
 
 export const LOAN_FEATURES: FeatureSpec[] = [
   { name: 'age', type: 'float', nullable: false },

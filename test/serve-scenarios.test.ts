@@ -1,5 +1,5 @@
 /**
- * Issue 4's serving scenarios (src/bench/serve-scenarios.ts) in short form, against the built command line under
+ * Issue 4's serving scenarios (bench/serve-scenarios.ts) in short form, against the built command line under
  * 16 connections of load: a promotion and a rollback (SQLite, PostgreSQL), PostgreSQL and MariaDB each stopped and
  * restarted (a private throwaway server, never the shared one), SIGTERM to `mldeploy serve --workers 2` (SQLite, PostgreSQL).
  * `npm test` builds first; with CI=true nothing here is skipped.
@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { PrivateMariadb, PrivatePostgres, runDbOutageScenario, runSigtermScenario, runSwapScenario } from '../src/bench/serve-scenarios.js';
+import { PrivateMariadb, PrivatePostgres, runDbOutageScenario, runSigtermScenario, runSwapScenario } from '../bench/serve-scenarios.js';
 import { backends } from './helpers/stores.js';
 
 const ci = process.env.CI === 'true';

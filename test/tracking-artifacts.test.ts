@@ -5,6 +5,7 @@ import { join, posix, relative, win32 } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
 import {
   ArtifactNotFoundError,
   FileArtifactRepository,
@@ -13,7 +14,6 @@ import {
   assertArtifactKey,
   openArtifacts,
   parseS3Url,
-  s3OptionsFromEnv,
   type ArtifactRepository,
   type S3ArtifactOptions,
 } from '../src/tracking/index.js';
@@ -140,19 +140,19 @@ describe('openArtifacts', () => {
 
   it('reads S3 settings from the environment', () => {
     expect(
-      s3OptionsFromEnv({
+      loadConfig({
         MLDEPLOY_S3_ENDPOINT: 'http://minio:9000',
         MLDEPLOY_S3_FORCE_PATH_STYLE: 'true',
         AWS_ACCESS_KEY_ID: 'id',
         AWS_SECRET_ACCESS_KEY: 'secret',
-      }),
+      }).s3,
     ).toEqual({
       endpoint: 'http://minio:9000',
       region: 'us-east-1',
       forcePathStyle: true,
-      credentials: { accessKeyId: 'id', secretAccessKey: 'secret', sessionToken: undefined },
+      credentials: { accessKeyId: 'id', secretAccessKey: 'secret' },
     });
-    const aws = s3OptionsFromEnv({ AWS_ENDPOINT_URL_S3: 'https://s3.example', AWS_REGION: 'eu-west-3' });
+    const aws = loadConfig({ AWS_ENDPOINT_URL_S3: 'https://s3.example', AWS_REGION: 'eu-west-3' }).s3;
     expect([aws.endpoint, aws.region, aws.forcePathStyle, aws.credentials]).toEqual([
       'https://s3.example',
       'eu-west-3',
@@ -306,11 +306,34 @@ describe('S3 prefixes', () => {
   it('names the bucket when it does not exist', async () => {
     const repo = openArtifacts('s3://no-such-bucket/x', s3.options);
     await expect(repo.put('k', 'v')).rejects.toThrow(/S3 bucket "no-such-bucket" does not exist/);
+    // The start-up check finds it before anything is written, and says where it looked.
+    await expect(repo.check()).rejects.toThrow(
+      `artifact store s3://no-such-bucket/x/ (MLDEPLOY_ARTIFACTS_URL): S3 bucket "no-such-bucket" does not exist at ${s3.options.endpoint}`,
+    );
     await repo.close?.();
+    const good = openArtifacts(`s3://${s3.bucket}/checked`, s3.options);
+    await expect(good.check()).resolves.toBeUndefined();
+    await expect(good.get('models/missing.json')).rejects.toThrow(`artifact not found: models/missing.json in s3://${s3.bucket}/checked/`);
+    await good.close?.();
   });
 });
 
 describe('file repository', () => {
+  it('names its folder when an artifact is missing, and checks that it can write there', async () => {
+    const sandbox = mkdtempSync(join(tmpdir(), 'mldeploy-check-'));
+    try {
+      const repo = new FileArtifactRepository(join(sandbox, 'artifacts'));
+      await expect(repo.check()).resolves.toBeUndefined();
+      await expect(repo.get('runs/r1/model.json')).rejects.toThrow(`artifact not found: runs/r1/model.json in ${join(sandbox, 'artifacts')}`);
+      writeFileSync(join(sandbox, 'a-file'), 'not a folder');
+      await expect(new FileArtifactRepository(join(sandbox, 'a-file', 'artifacts')).check()).rejects.toThrow(
+        `artifact store ${join(sandbox, 'a-file', 'artifacts')} (MLDEPLOY_ARTIFACTS_URL): cannot use the folder`,
+      );
+    } finally {
+      rmSync(sandbox, { recursive: true, force: true });
+    }
+  });
+
   it('keeps every write inside its root, whatever the key', async () => {
     const sandbox = mkdtempSync(join(tmpdir(), 'mldeploy-escape-'));
     try {

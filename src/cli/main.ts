@@ -8,6 +8,7 @@ import { registerMonitorCommands } from './commands/monitor.js';
 import { registerServeCommands } from './commands/serve.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerPredictCommand } from './commands/predict.js';
+import { setGlobalFlags } from './session.js';
 
 const program = new Command()
   .name('mldeploy')
@@ -21,13 +22,10 @@ const program = new Command()
   // Usage errors throw (inherited by the subcommands) so that they exit through exitCodeOf below.
   .exitOverride();
 
-// Global flags become env before any command reads its config, so every code path sees one source of truth.
-program.hook('preAction', (command) => {
-  const opts = command.optsWithGlobals() as Record<string, string | undefined>;
-  if (opts.home) process.env.MLDEPLOY_HOME = opts.home;
-  if (opts.databaseUrl) process.env.MLDEPLOY_DATABASE_URL = opts.databaseUrl;
-  if (opts.artifactsUrl) process.env.MLDEPLOY_ARTIFACTS_URL = opts.artifactsUrl;
-  if (opts.queueUrl) process.env.MLDEPLOY_QUEUE_URL = opts.queueUrl;
+// The global flags join the environment in the one configuration object each command loads (session.ts).
+program.hook('preAction', () => {
+  const { home, databaseUrl, artifactsUrl, queueUrl } = program.opts<Record<string, string | undefined>>();
+  setGlobalFlags({ home, databaseUrl, artifactsUrl, queueUrl });
 });
 
 registerServeCommands(program);

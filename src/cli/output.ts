@@ -49,7 +49,7 @@ function describe(entry: LogEntry): string {
 }
 
 /** A pino logger that writes short human lines to stderr: "12:00:01 train_model  message". */
-export function humanLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
+export function humanLogger(level = 'info'): Logger {
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
       for (const text of chunk.toString('utf8').split('\n')) {

@@ -7,7 +7,8 @@ import type { AppContext } from '../context.js';
 import { latestSnapshot, loadRawData, preprocessData, type DatasetSnapshot, type RawLoadResult } from '../data/index.js';
 import { datasetNameFromFile } from '../db/identifiers.js';
 import { defineDag, type Dag, type TaskContext, type TaskDef } from './dag.js';
-import { trainModel, type TrainModelResult } from './tasks/train-model.js';
+import { canRunInThread, trainModelInThread } from './tasks/in-thread.js';
+import { trainModel, type TrainModelOptions, type TrainModelResult } from './tasks/train-model.js';
 import { checkConf, type DagId, type TrainingConf } from './workflows.js';
 
 function conf(task: TaskContext): TrainingConf {
@@ -94,20 +95,20 @@ function trainTask(app: AppContext, upstream: string[]): TaskDef {
       const snapshotId = upstream.length
         ? task.input<PreprocessOutput>('preprocess_data').id
         : (c.snapshotId ?? (await latestSnapshotId(app, datasetOf(c))));
-      return trainModel(
-        app,
-        {
-          snapshotId,
-          modelName: c.modelName ?? app.config.modelName,
-          experiment: c.experiment,
-          estimators: c.estimators,
-          threshold: c.threshold,
-          seed: c.seed,
-          search: c.search,
-          dagRunId: task.dagRunId,
-        },
-        task.log,
-      );
+      const options: TrainModelOptions = {
+        snapshotId,
+        modelName: c.modelName ?? app.config.modelName,
+        experiment: c.experiment,
+        estimators: c.estimators,
+        threshold: c.threshold,
+        seed: c.seed,
+        search: c.search,
+        dagRunId: task.dagRunId,
+      };
+      // Off this thread, so heartbeats and queue-lock renewals go on during the fits (see in-thread.ts).
+      return canRunInThread(app)
+        ? trainModelInThread(app, options, task.log, task.signal)
+        : trainModel(app, options, task.log);
     },
   };
 }

@@ -11,6 +11,7 @@ import { assertId, type Dag } from './dag.js';
 import { PipelineEngine } from './engine.js';
 import { DagRunExistsError, errorMessage } from './errors.js';
 import type { Executor } from './executors/executor.js';
+import { describeNoWorker } from './executors/worker-presence.js';
 import { toRunSummary, type TaskInstanceRow } from './repository.js';
 import {
   FINISHED_RUN_STATUSES,
@@ -206,6 +207,21 @@ export class PipelineRunner {
   /** Runs, newest first. */
   async listRuns(options: ListRunsOptions = {}): Promise<DagRunSummary[]> {
     return this.engine.repository.listRuns(options);
+  }
+
+  /**
+   * Runs among `dagRunIds` that wait for a queue worker while none is alive, each with what to tell the user
+   * ("waiting for a worker: none has been seen for 40 s"). Empty when tasks run in this process or a worker is alive.
+   */
+  async waitingForWorkers(dagRunIds: readonly string[]): Promise<Map<string, string>> {
+    const waiting = new Map<string, string>();
+    if (!this.executor.presence || dagRunIds.length === 0) return waiting;
+    const note = describeNoWorker(await this.executor.presence());
+    if (note === undefined) return waiting;
+    for (const id of dagRunIds) {
+      if ((await this.engine.repository.tasks(id)).some((task) => task.state === 'queued')) waiting.set(id, note);
+    }
+    return waiting;
   }
 
   /** The captured log of one attempt (the latest when `tryNumber` is omitted); undefined if it never ran. */

@@ -17,6 +17,7 @@ import {
   type QueueLocation,
 } from './executors/bullmq.js';
 import type { TaskAttemptRef } from './executors/executor.js';
+import { WORKER_BEAT_MS, beat, leave, workerIdentity } from './executors/worker-presence.js';
 
 export interface StartWorkerOptions extends QueueLocation {
   store: Store;
@@ -25,15 +26,17 @@ export interface StartWorkerOptions extends QueueLocation {
   /** Attempts this worker runs at once. Default 1. */
   concurrency?: number;
   /**
-   * How long a job's lock lasts without renewal. A task that blocks the event loop longer than this (CPU-bound
-   * training) looks stalled and is redelivered, which fails the attempt as lost: yield now and then, or raise this.
-   * Default 120 000 ms.
+   * How long a job's lock lasts without renewal (renewed every half of it), and how often stalled jobs are looked
+   * for: a worker that dies mid-task has its task redelivered (and failed as lost, then retried) within about twice
+   * this. A task must not block the event loop this long (train_model fits on a thread of its own). Default 30 000 ms.
    */
   lockDurationMs?: number;
   /** See PipelineRunnerOptions. */
   logBudgetBytes?: number;
   logFlushMs?: number;
   heartbeatMs?: number;
+  /** How often the worker records that it is alive (worker-presence.ts). Default 5 s. */
+  beatMs?: number;
 }
 
 export interface PipelineWorker {
@@ -62,7 +65,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<Pipeline
       connection: workerConnection(options.redisUrl),
       prefix: options.prefix ?? DEFAULT_QUEUE_PREFIX,
       concurrency,
-      lockDuration: options.lockDurationMs ?? 120_000,
+      lockDuration: options.lockDurationMs ?? 30_000,
+      stalledInterval: options.lockDurationMs ?? 30_000,
     },
   );
   worker.on('failed', (job, error) => {
@@ -75,11 +79,24 @@ export async function startWorker(options: StartWorkerOptions): Promise<Pipeline
     await Promise.allSettled([worker.close(), executor.close()]);
     throw error;
   }
-  logger.info({ concurrency }, 'Pipeline worker started');
+  // Runners tell "a worker will take it" from "no worker is alive" by these beats (worker-presence.ts).
+  const identity = workerIdentity();
+  const prefix = options.prefix ?? DEFAULT_QUEUE_PREFIX;
+  const redis = await executor.redis();
+  const sendBeat = () =>
+    beat(redis, prefix, queueName, identity).catch((error: unknown) => {
+      logger.warn({ err: error }, 'Could not record the worker heartbeat in Redis');
+    });
+  await sendBeat();
+  const beats = setInterval(sendBeat, options.beatMs ?? WORKER_BEAT_MS);
+  beats.unref();
+  logger.info({ concurrency, worker: identity }, 'Pipeline worker started');
 
   return {
     async close() {
+      clearInterval(beats);
       await worker.close();
+      await leave(redis, prefix, queueName, identity).catch(() => undefined);
       await executor.close();
       logger.info('Pipeline worker stopped');
     },

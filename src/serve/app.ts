@@ -37,7 +37,7 @@ export interface AppOptions {
   /** `modelName` is the model POST /predict serves. */
   config: { modelName: string };
   logger?: Logger;
-  /** API keys; none (default) leaves the client routes open. See loadApiKeys for MLDEPLOY_API_KEYS(_FILE). */
+  /** API keys; none (default) leaves the client routes open. The configuration reads them from MLDEPLOY_API_KEYS(_FILE). */
   apiKeys?: readonly string[];
   /** With no API keys: the credential admin routes take; default a fresh random one (see `app.mldeploy.adminToken`). */
   adminToken?: string;

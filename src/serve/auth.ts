@@ -8,26 +8,10 @@
  *   dashboard URL (as JupyterLab does with its token); `/ui?token=T` turns it into an HttpOnly cookie.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 
 /** Shorter keys are refused: they could be guessed. */
 export const MIN_API_KEY_LENGTH = 16;
-
-/**
- * Keys from MLDEPLOY_API_KEYS (comma separated) and MLDEPLOY_API_KEYS_FILE (one per line, # comments).
- * No keys leaves the client routes open (fine on 127.0.0.1; the server warns when it listens elsewhere); admin routes
- * then take the admin token.
- */
-export function loadApiKeys(env: NodeJS.ProcessEnv = process.env): string[] {
-  const keys: string[] = [];
-  if (env.MLDEPLOY_API_KEYS) keys.push(...env.MLDEPLOY_API_KEYS.split(','));
-  if (env.MLDEPLOY_API_KEYS_FILE) {
-    const text = readFileSync(env.MLDEPLOY_API_KEYS_FILE, 'utf8');
-    keys.push(...text.split(/\r?\n/).filter((line) => !line.trim().startsWith('#')));
-  }
-  return [...new Set(keys.map((k) => k.trim()).filter((k) => k !== ''))];
-}
 
 export type RouteClass = 'public' | 'client' | 'admin';
 

@@ -13,7 +13,7 @@ import { InvalidInputError } from '../errors.js';
 import cluster, { type Worker } from 'node:cluster';
 import { dialectOf } from '../db/index.js';
 import { createLogger, type Logger } from '../logger.js';
-import { loadApiKeys, newAdminToken } from './auth.js';
+import { newAdminToken } from './auth.js';
 import { relayMetrics, WorkerMetricsChannel } from './cluster-metrics.js';
 import { startServer, type RunningServer, type ServerOptions } from './server.js';
 import { usableCpus } from '../cpus.js';
@@ -52,7 +52,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const logger = options.logger ?? createLogger(options.config.logLevel);
   if (workers === 1) return runSingle({ ...options, logger });
   if (cluster.isPrimary) {
-    const apiKeys = options.apiKeys ?? loadApiKeys();
+    const apiKeys = options.apiKeys ?? options.config.apiKeys;
     const adminToken = apiKeys.length === 0 ? (options.adminToken ?? newAdminToken()) : undefined;
     return runPrimary(workers, { ...options, apiKeys, adminToken, logger });
   }

@@ -8,7 +8,6 @@ import type { Config } from '../config.js';
 import { openContext, type AppContext } from '../context.js';
 import { createLogger, type Logger } from '../logger.js';
 import { buildApp, type AppOptions, type AppPlugin } from './app.js';
-import { loadApiKeys } from './auth.js';
 import { RegistryModelSource } from './registry-source.js';
 
 /** Tuning passed through to buildApp (batch limits, poll interval, prediction log, unknown-field policy). */
@@ -17,7 +16,7 @@ export type AppTuning = Omit<AppOptions, 'store' | 'modelSource' | 'config' | 'l
 export interface ServerOptions {
   config: Config;
   logger?: Logger;
-  /** Default: loadApiKeys(process.env), i.e. MLDEPLOY_API_KEYS and MLDEPLOY_API_KEYS_FILE. */
+  /** Default: the configuration's (MLDEPLOY_API_KEYS and MLDEPLOY_API_KEYS_FILE). */
   apiKeys?: string[];
   /** With no API keys: the token admin routes take; default a fresh random one (RunningServer.adminToken). */
   adminToken?: string;
@@ -41,7 +40,7 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
-  const apiKeys = options.apiKeys ?? loadApiKeys();
+  const apiKeys = options.apiKeys ?? config.apiKeys;
   const context = await openContext(config, logger);
   let app: FastifyInstance;
   try {

@@ -1,7 +1,7 @@
 /** The tracking layer's errors: the shared hierarchy (src/errors.ts), plus an invalid artifact key. */
 import { InvalidInputError } from '../errors.js';
 
-export { ArtifactNotFoundError, ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
+export { ArtifactNotFoundError, ArtifactStoreError, ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 
 export class InvalidArtifactKeyError extends InvalidInputError {
   constructor(

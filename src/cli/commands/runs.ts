@@ -9,7 +9,7 @@ import { ESTIMATOR_NAMES } from '../../ml/estimator-names.js';
 import type { Executor } from '../../pipeline/executors/executor.js';
 import type { PipelineRunner } from '../../pipeline/runner.js';
 import { printTable } from '../output.js';
-import { openCliContext, withContext } from '../session.js';
+import { cliConfig, openCliContext, withContext } from '../session.js';
 
 // The workflow modules (DAGs, ML, queue, cron) load inside the actions that use them, so every command starts fast.
 const dagsModule = () => import('../../pipeline/dags.js');
@@ -17,18 +17,28 @@ const schedulerModule = () => import('../../pipeline/scheduler.js');
 
 
 /** In process unless a queue URL is set: BullMQ and its Redis client load only for a queue. */
-async function executorFor(queueUrl: string | undefined): Promise<Executor> {
-  if (!queueUrl) return new (await import('../../pipeline/executors/in-process.js')).InProcessExecutor();
-  return (await import('../../pipeline/executors/index.js')).createExecutor(queueUrl);
+async function executorFor(config: AppContext['config']): Promise<Executor> {
+  if (!config.queueUrl) return new (await import('../../pipeline/executors/in-process.js')).InProcessExecutor();
+  return (await import('../../pipeline/executors/index.js')).createExecutor(config.queueUrl, { prefix: config.queuePrefix });
 }
 
 export async function createRunner(app: AppContext): Promise<PipelineRunner> {
   const [{ PipelineRunner }, { buildDags }, executor] = await Promise.all([
     import('../../pipeline/runner.js'),
     dagsModule(),
-    executorFor(app.config.queueUrl),
+    executorFor(app.config),
   ]);
   return new PipelineRunner({ store: app.store, dags: buildDags(app), executor, logger: app.logger });
+}
+
+/** A runner for one command, closed after it (a queue executor holds Redis connections that keep the process up). */
+async function withRunner<T>(app: AppContext, work: (runner: PipelineRunner) => Promise<T>): Promise<T> {
+  const runner = await createRunner(app);
+  try {
+    return await work(runner);
+  } finally {
+    await runner.close();
+  }
 }
 
 interface RunFlags {
@@ -116,16 +126,32 @@ function addRunFlags(command: Command): Command {
 /** Triggers a DAG run and waits for it; returns the run detail. Throws with the task's error when it fails. */
 export async function runDag(app: AppContext, dagId: string, conf: TrainingConf) {
   checkConf(dagId, conf);
-  const runner = await createRunner(app);
-  try {
-    return await driveRun(runner, async () => {
+  return withRunner(app, (runner) =>
+    driveRun(runner, async () => {
       const runId = await runner.trigger(dagId, conf as Record<string, unknown>);
       app.logger.info(`dag run ${runId} (${dagId}) started`);
       return runId;
-    });
-  } finally {
-    await runner.close();
-  }
+    }),
+  );
+}
+
+/** How often a waiting command checks that some queue worker is alive to take its tasks. */
+const WORKER_CHECK_MS = 5000;
+
+/**
+ * Says on stderr when the run waits for a queue worker and none is alive (and again if that changes), so a run
+ * queued with no worker does not wait without a word. Returns the function that stops watching.
+ */
+function watchForWorkers(runner: PipelineRunner, runId: string): () => void {
+  let said: string | undefined;
+  const check = async () => {
+    const note = (await runner.waitingForWorkers([runId])).get(runId);
+    if (note !== undefined && note !== said) process.stderr.write(`mldeploy: dag run ${runId} is ${note}\n`);
+    if (note === undefined && said !== undefined) process.stderr.write(`mldeploy: a worker is alive again\n`);
+    said = note;
+  };
+  const timer = setInterval(() => void check().catch(() => undefined), WORKER_CHECK_MS);
+  return () => clearInterval(timer);
 }
 
 /**
@@ -147,7 +173,12 @@ async function driveRun(runner: PipelineRunner, start: () => Promise<string>) {
   try {
     runId = await start();
     if (signalled) await interruptAndExit(runner, runId, signalled);
-    return await runner.waitFor(runId);
+    const stopWatching = watchForWorkers(runner, runId);
+    try {
+      return await runner.waitFor(runId);
+    } finally {
+      stopWatching();
+    }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -202,7 +233,7 @@ export function registerRunCommands(program: Command): void {
     // Every option is checked before the database is opened or anything runs.
     const conf = confFromFlags(flags);
     checkConf(dagId, conf);
-    if (conf.data !== undefined && !process.env.MLDEPLOY_QUEUE_URL) checkDataFile(conf.data);
+    if (conf.data !== undefined && !cliConfig().queueUrl) checkDataFile(conf.data);
     await withContext(async (app) => {
       const run = await runDag(app, dagId, conf);
       const train = run.tasks.find((t) => t.taskId === 'train_model');
@@ -242,26 +273,46 @@ export function registerRunCommands(program: Command): void {
     .option('--limit <n>', 'how many', '20')
     .option('--json', 'JSON output')
     .action(async (flags: { dag?: string; limit: string; json?: boolean }) => {
-      await withContext(async (app) => {
-        const list = await (await createRunner(app)).listRuns({ dagId: flags.dag, limit: Number(flags.limit) });
-        if (flags.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
-        else printTable(list.map((r) => ({ id: r.id, dag: r.dagId, status: r.status, trigger: r.trigger, created: r.createdAt, error: r.error })));
-      });
+      // Options are checked before anything is opened.
+      const limit = integerFlag('--limit', flags.limit, 1);
+      await withContext((app) =>
+        withRunner(app, async (runner) => {
+          const list = await runner.listRuns({ dagId: flags.dag, limit });
+          const active = list.filter((r) => r.status === 'queued' || r.status === 'running').map((r) => r.id);
+          const waiting = await runner.waitingForWorkers(active);
+          if (flags.json) {
+            const rows = list.map((r) => (waiting.has(r.id) ? { ...r, waiting: waiting.get(r.id) } : r));
+            process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+          } else {
+            printTable(
+              list.map((r) => ({
+                id: r.id,
+                dag: r.dagId,
+                status: r.status,
+                trigger: r.trigger,
+                created: r.createdAt,
+                error: r.error ?? waiting.get(r.id) ?? null,
+              })),
+            );
+          }
+        }),
+      );
     });
   runs
     .command('show <runId>')
     .option('--logs', 'print each task attempt log')
     .option('--json', 'JSON output')
     .action(async (runId: string, flags: { logs?: boolean; json?: boolean }) => {
-      await withContext(async (app) => {
-        const runner = await createRunner(app);
+      await withContext((app) => withRunner(app, async (runner) => {
         const run = await runner.getRun(runId);
         if (!run) throw new NotFoundError('DAG run', runId, { message: `No dag run "${runId}" (see mldeploy runs list)` });
+        const waiting = (await runner.waitingForWorkers([run.id])).get(run.id);
         if (flags.json) {
-          process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify(waiting ? { ...run, waiting } : run, null, 2)}\n`);
           return;
         }
-        process.stdout.write(`${run.dagId} ${run.id}: ${run.status}${run.error ? ` (${run.error})` : ''}\n\n`);
+        const note = run.error ?? waiting;
+        process.stdout.write(`${run.dagId} ${run.id}: ${run.status}${note ? ` (${note})` : ''}\n\n`);
         printTable(run.tasks.map((t) => ({ task: t.taskId, state: t.state, tries: t.tryNumber, started: t.startedAt, ended: t.endedAt, error: t.error })));
         if (flags.logs) {
           for (const t of run.tasks) {
@@ -271,7 +322,7 @@ export function registerRunCommands(program: Command): void {
             }
           }
         }
-      });
+      }));
     });
   runs
     .command('retry <runId>')
@@ -280,9 +331,8 @@ export function registerRunCommands(program: Command): void {
         'A run left running by a process that died is failed first; a live one is refused',
     )
     .action(async (runId: string) => {
-      await withContext(async (app) => {
-        const runner = await createRunner(app);
-        try {
+      await withContext((app) =>
+        withRunner(app, async (runner) => {
           const run = await driveRun(runner, async () => {
             await runner.retry(runId);
             return runId;
@@ -292,10 +342,8 @@ export function registerRunCommands(program: Command): void {
             process.stderr.write(`mldeploy: dag run ${run.id} failed again: ${run.error}\n`);
             process.exitCode = 1;
           }
-        } finally {
-          await runner.close();
-        }
-      });
+        }),
+      );
     });
 
   const schedule = program.command('schedule').description('run workflows on a cron schedule (needs `mldeploy scheduler` or `mldeploy up` running)');
@@ -336,6 +384,7 @@ export function registerRunCommands(program: Command): void {
       const app = await openCliContext();
       const runner = await createRunner(app);
       const scheduler = startScheduler({ runner, store: app.store, logger: app.logger });
+      app.logger.info('scheduler started: firing schedules and recovering abandoned runs every minute');
       onShutdown(async () => {
         await scheduler.close();
         await runner.close();
@@ -346,19 +395,22 @@ export function registerRunCommands(program: Command): void {
   program
     .command('worker')
     .description('run workflow tasks from the Redis queue (MLDEPLOY_QUEUE_URL)')
-    .option('--concurrency <n>', 'tasks at once', '1')
+    .option('--concurrency <n>', 'tasks this worker runs at once', '1')
     .action(async (flags: { concurrency: string }) => {
+      const concurrency = integerFlag('--concurrency', flags.concurrency, 1);
       const [{ buildDags }, { startWorker }] = await Promise.all([dagsModule(), import('../../pipeline/worker.js')]);
+      if (!cliConfig().queueUrl) throw new InvalidInputError('worker needs MLDEPLOY_QUEUE_URL=redis://... (or --queue-url)');
       const app = await openCliContext();
-      if (!app.config.queueUrl) throw new InvalidInputError('worker needs MLDEPLOY_QUEUE_URL=redis://... (or --queue-url)');
       const worker = await startWorker({
-        redisUrl: app.config.queueUrl,
+        redisUrl: app.config.queueUrl!,
+        prefix: app.config.queuePrefix,
+        lockDurationMs: app.config.workerLockMs,
         store: app.store,
         dags: buildDags(app),
-        concurrency: Number(flags.concurrency),
+        concurrency,
         logger: app.logger,
       });
-      app.logger.info(`worker listening on ${app.config.queueUrl.replace(/\/\/[^@]*@/, '//***@')}`);
+      app.logger.info(`worker listening on ${app.config.queueUrl!.replace(/\/\/[^@]*@/, '//***@')}`);
       onShutdown(async () => {
         await worker.close();
         await app.close();

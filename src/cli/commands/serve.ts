@@ -2,10 +2,11 @@
 import { InvalidInputError } from '../../errors.js';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../../config.js';
+import type { Config } from '../../config.js';
 import type { AppContext } from '../../context.js';
 import type { AppPlugin } from '../../serve/app.js';
 import { humanLogger, progressBar } from '../output.js';
+import { cliConfig } from '../session.js';
 import { PRODUCTION_ALIAS } from '../../tracking/aliases.js';
 import { createRunner, runDag, confFromFlags } from './runs.js';
 
@@ -16,9 +17,7 @@ interface ServeFlags {
 }
 
 function configFrom(flags: ServeFlags): Config {
-  if (flags.port !== undefined) process.env.PORT = flags.port;
-  if (flags.host !== undefined) process.env.MLDEPLOY_HOST = flags.host;
-  return loadConfig();
+  return cliConfig({ port: flags.port, host: flags.host });
 }
 
 /** The API server with the dashboard, mounted in every API process on that process's own services. */

@@ -6,6 +6,7 @@
  */
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { attemptKey, type AttemptHandler, type Executor, type SubmitOptions, type TaskAttemptRef } from './executor.js';
+import { presence, type PresenceRedis, type WorkerPresence } from './worker-presence.js';
 
 export const DEFAULT_QUEUE_NAME = 'mldeploy-tasks';
 export const DEFAULT_QUEUE_PREFIX = 'mldeploy';
@@ -30,13 +31,27 @@ const JOB_OPTIONS: JobsOptions = {
 export class BullMQExecutor implements Executor {
   readonly kind = 'bullmq' as const;
   readonly queue: Queue<TaskAttemptRef>;
+  readonly queueName: string;
+  readonly prefix: string;
 
   constructor(location: QueueLocation) {
-    this.queue = new Queue<TaskAttemptRef>(location.queueName ?? DEFAULT_QUEUE_NAME, {
+    this.queueName = location.queueName ?? DEFAULT_QUEUE_NAME;
+    this.prefix = location.prefix ?? DEFAULT_QUEUE_PREFIX;
+    this.queue = new Queue<TaskAttemptRef>(this.queueName, {
       // No endless retries here: submitting must fail (and the task go back to pending) when Redis is away.
       connection: { url: location.redisUrl },
-      prefix: location.prefix ?? DEFAULT_QUEUE_PREFIX,
+      prefix: this.prefix,
     });
+  }
+
+  /** The Redis client of the queue, for the worker presence records kept beside it. */
+  async redis(): Promise<PresenceRedis> {
+    // BullMQ's Redis backend hands out its ioredis client; the presence records need only a few plain commands.
+    return (await this.queue.getBackend().connection.client) as unknown as PresenceRedis;
+  }
+
+  async presence(): Promise<WorkerPresence> {
+    return presence(await this.redis(), this.prefix, this.queueName);
   }
 
   bind(_handler: AttemptHandler): void {

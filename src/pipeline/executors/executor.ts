@@ -3,6 +3,7 @@
  * the executor runs them, in this process or on workers fed by a queue. Either way the attempt itself runs through
  * the same engine code (`AttemptHandler`), so states, retries and logs behave identically.
  */
+import type { WorkerPresence } from './worker-presence.js';
 
 /** One attempt of one task: what an executor carries (it is also the BullMQ job's data). */
 export interface TaskAttemptRef {
@@ -30,6 +31,8 @@ export interface Executor {
    * only when it can claim it in the database, and executors drop duplicates they can recognise.
    */
   submit(attempt: TaskAttemptRef, options?: SubmitOptions): Promise<void>;
+  /** Queue executors: which workers are alive (see worker-presence.ts). In-process executors run attempts themselves. */
+  presence?(): Promise<WorkerPresence>;
   /** Stops starting attempts and waits for the running ones (in this process) to finish. */
   close(): Promise<void>;
 }

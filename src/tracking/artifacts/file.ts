@@ -3,10 +3,10 @@
  * crash never leaves half a model file behind a key.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { access, constants, mkdir, open, readFile, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep, isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ArtifactNotFoundError, InvalidArtifactKeyError } from '../errors.js';
+import { ArtifactNotFoundError, ArtifactStoreError, InvalidArtifactKeyError } from '../errors.js';
 import { assertArtifactKey, assertArtifactPrefix, compareArtifactKeys } from './keys.js';
 import type { ArtifactRepository } from './repository.js';
 
@@ -43,11 +43,20 @@ export class FileArtifactRepository implements ArtifactRepository {
     }
   }
 
+  async check(): Promise<void> {
+    try {
+      await mkdir(this.root, { recursive: true });
+      await access(this.root, constants.R_OK | constants.W_OK | constants.X_OK);
+    } catch (error) {
+      throw new ArtifactStoreError(this.root, `cannot use the folder: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
   async get(key: string): Promise<Buffer> {
     try {
       return await readFile(this.pathOf(key));
     } catch (error) {
-      if (isMissing(error)) throw new ArtifactNotFoundError(key);
+      if (isMissing(error)) throw new ArtifactNotFoundError(key, this.root);
       throw error;
     }
   }

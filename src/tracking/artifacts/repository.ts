@@ -11,6 +11,11 @@ export interface ArtifactRepository {
   list(prefix: string): Promise<string[]>;
   /** Removes the object; deleting a missing key is not an error (S3 semantics). */
   delete(key: string): Promise<void>;
+  /**
+   * Checks that the store can be used: the folder exists (or can be made) and is writable, or the bucket exists and
+   * answers. Throws ArtifactStoreError naming the folder or bucket. Processes call it at start, before any task runs.
+   */
+  check(): Promise<void>;
   /** Releases connections (S3); optional because a folder holds none. */
   close?(): Promise<void>;
 }

@@ -1,11 +1,12 @@
 /**
  * Artifacts in an S3 bucket (AWS S3, MinIO or any S3-compatible server), under an optional key prefix:
- * `s3://bucket/optional/prefix`. Connection settings come from options, then the environment.
+ * `s3://bucket/optional/prefix`. Connection settings come from options (the configuration's `s3`), else the AWS SDK's
+ * defaults.
  */
-import { NotFoundError, UnavailableError } from '../../errors.js';
+import { UnavailableError } from '../../errors.js';
 import { createRequire } from 'node:module';
 import type * as S3Sdk from '@aws-sdk/client-s3';
-import { ArtifactNotFoundError, InvalidInputError } from '../errors.js';
+import { ArtifactNotFoundError, ArtifactStoreError, InvalidInputError } from '../errors.js';
 import { assertArtifactKey, assertArtifactPrefix, compareArtifactKeys } from './keys.js';
 import type { ArtifactRepository } from './repository.js';
 
@@ -17,24 +18,6 @@ export interface S3ArtifactOptions {
   forcePathStyle?: boolean;
   /** Unset: the SDK's default chain (environment, shared config, instance or task role). */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-}
-
-/**
- * Reads AWS_ENDPOINT_URL_S3 (or MLDEPLOY_S3_ENDPOINT), AWS_REGION (or AWS_DEFAULT_REGION, default us-east-1),
- * MLDEPLOY_S3_FORCE_PATH_STYLE=true and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.
- */
-export function s3OptionsFromEnv(env: NodeJS.ProcessEnv = process.env): S3ArtifactOptions {
-  const accessKeyId = env.AWS_ACCESS_KEY_ID;
-  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
-  return {
-    endpoint: env.AWS_ENDPOINT_URL_S3 || env.MLDEPLOY_S3_ENDPOINT || undefined,
-    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
-    forcePathStyle: /^(true|1|yes)$/i.test(env.MLDEPLOY_S3_FORCE_PATH_STYLE ?? ''),
-    credentials:
-      accessKeyId && secretAccessKey
-        ? { accessKeyId, secretAccessKey, sessionToken: env.AWS_SESSION_TOKEN || undefined }
-        : undefined,
-  };
 }
 
 /** Bucket naming rules of S3 (lower case, 3-63 characters). */
@@ -69,10 +52,12 @@ export class S3ArtifactRepository implements ArtifactRepository {
   readonly prefix: string;
   private readonly client: S3Sdk.S3Client;
   private readonly sdk = loadSdk();
+  private readonly endpoint: string | undefined;
 
-  constructor(url: string, options: S3ArtifactOptions = s3OptionsFromEnv()) {
+  constructor(url: string, options: S3ArtifactOptions = {}) {
     ({ bucket: this.bucket, prefix: this.prefix } = parseS3Url(url));
     this.url = `s3://${this.bucket}/${this.prefix}`;
+    this.endpoint = options.endpoint;
     this.client = new this.sdk.S3Client({
       endpoint: options.endpoint,
       region: options.region ?? 'us-east-1',
@@ -146,8 +131,29 @@ export class S3ArtifactRepository implements ArtifactRepository {
     );
   }
 
+  async check(): Promise<void> {
+    try {
+      await this.client.send(new this.sdk.HeadBucketCommand({ Bucket: this.bucket }));
+    } catch (error) {
+      const err = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+      const status = err.$metadata?.httpStatusCode;
+      const problem =
+        err.name === 'NotFound' || err.name === 'NoSuchBucket' || status === 404
+          ? `S3 bucket "${this.bucket}" does not exist${this.at()}`
+          : status === 403
+            ? `access to S3 bucket "${this.bucket}"${this.at()} is denied (check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)`
+            : `S3 bucket "${this.bucket}"${this.at()} does not answer: ${err.message || err.name || String(error)}`;
+      throw new ArtifactStoreError(this.url, problem, { cause: error });
+    }
+  }
+
   async close(): Promise<void> {
     this.client.destroy();
+  }
+
+  /** " at <endpoint>" for a self-hosted server, "" for AWS. */
+  private at(): string {
+    return this.endpoint ? ` at ${this.endpoint}` : '';
   }
 
   private objectKey(key: string): string {
@@ -161,10 +167,10 @@ export class S3ArtifactRepository implements ArtifactRepository {
     } catch (error) {
       const err = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
       if (err.name === 'NoSuchBucket') {
-        throw new NotFoundError('S3 bucket', this.bucket, { message: `S3 bucket "${this.bucket}" does not exist (artifact store ${this.url})`, cause: error });
+        throw new ArtifactStoreError(this.url, `S3 bucket "${this.bucket}" does not exist${this.at()}`, { cause: error });
       }
       if (err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata?.httpStatusCode === 404) {
-        throw new ArtifactNotFoundError(key);
+        throw new ArtifactNotFoundError(key, this.url);
       }
       throw new UnavailableError(`S3 ${operation} of "${key}" in ${this.url} failed: ${err.message ?? err.name}`, { cause: error });
     }

@@ -3,11 +3,11 @@
  * run, on the synthetic set of /work/shared/reference/sklearn_speed.py (make_classification(1e6, 20, n_informative=10,
  * random_state=0), first 80% of rows train, last 20% test), 100 iterations, early stopping off.
  *
- *   node dist/bench/hgb.js                 all sizes (100k and 1M rows), ours on all cores and on 1 thread, sklearn
+ *   node build/bench/hgb.js                 all sizes (100k and 1M rows), ours on all cores and on 1 thread, sklearn
  *                                          with OMP_NUM_THREADS unset and = 1
- *   node dist/bench/hgb.js --rows 100000   one size
- *   node dist/bench/hgb.js --repeat 3      run each measurement 3 times (interleaved) and keep each one's best
- *   node dist/bench/hgb.js --child ts --rows N [--threads T]   one measurement (what the parent runs)
+ *   node build/bench/hgb.js --rows 100000   one size
+ *   node build/bench/hgb.js --repeat 3      run each measurement 3 times (interleaved) and keep each one's best
+ *   node build/bench/hgb.js --child ts --rows N [--threads T]   one measurement (what the parent runs)
  *
  * Every measurement runs in its own child process, so peak RSS (process.resourceUsage().maxRSS, Python's
  * ru_maxrss) belongs to it alone; it includes loading the CSV. The CSV is /tmp/synth_1m.csv (HGB_BENCH_CSV to change),
@@ -17,14 +17,15 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { usableCpus } from '../cpus.js';
-import { HistGradientBoostingClassifier, setHgbScoringThreads } from '../ml/hgb/index.js';
-import { rocAuc } from '../ml/metrics.js';
-import type { Frame } from '../ml/types.js';
+import { repoPath } from './paths.js';
+import { usableCpus } from '../src/cpus.js';
+import { HistGradientBoostingClassifier, setHgbScoringThreads } from '../src/ml/hgb/index.js';
+import { rocAuc } from '../src/ml/metrics.js';
+import type { Frame } from '../src/ml/types.js';
 
 const CSV = process.env.HGB_BENCH_CSV ?? '/tmp/synth_1m.csv';
 const PYTHON = '/usr/bin/python3';
-const SKLEARN_SCRIPT = fileURLToPath(new URL('../../src/bench/sklearn/hgb_bench.py', import.meta.url));
+const SKLEARN_SCRIPT = repoPath('bench/sklearn/hgb_bench.py');
 const SIZES = [100_000, 1_000_000];
 
 interface Measurement {

@@ -1,7 +1,7 @@
 /**
  * Benchmark of `load_raw_data`: a 1,000,000-row loan sample CSV into SQLite, and into PostgreSQL and MySQL/MariaDB
  * when their URLs are set (MLDEPLOY_BENCH_POSTGRES_URL / MLDEPLOY_BENCH_MYSQL_URL, else the MLDEPLOY_TEST_* ones).
- * Each load runs in a fresh child process so its peak RSS is its own. `node dist/bench/load.js [--rows N]`.
+ * Each load runs in a fresh child process so its peak RSS is its own. `node build/bench/load.js [--rows N]`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { loadRawData, preprocessData, writeLoanSample } from '../data/index.js';
-import { migrateToLatest, openStore } from '../db/index.js';
+import { loadRawData, preprocessData, writeLoanSample } from '../src/data/index.js';
+import { migrateToLatest, openStore } from '../src/db/index.js';
 
 interface Measurement {
   backend: string;

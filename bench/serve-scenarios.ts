@@ -15,7 +15,7 @@
  *   sigterm    SIGTERM to `mldeploy serve --workers 2` after --seconds (5) of load. Passes when the process exits 0
  *              after draining and every request that got a 200 has its row.
  *
- *   node dist/bench/serve-scenarios.js [swap|db-outage|sigterm|all] [--seconds N] [--database-url URL]
+ *   node build/bench/serve-scenarios.js [swap|db-outage|sigterm|all] [--seconds N] [--database-url URL]
  *                                      [--engine postgres|mysql]
  *
  * --database-url is the server swap and sigterm make a scratch database on (dropped afterwards); default a temporary
@@ -27,21 +27,22 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { Agent, request, type ClientRequest } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { repoPath } from './paths.js';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { dialectOf, migrateToLatest, openStore, type Store } from '../db/index.js';
-import { parseModelFile } from '../ml/model-format.js';
-import type { TabularModel } from '../ml/tabular-model.js';
-import { FileArtifactRepository } from '../tracking/artifacts/index.js';
-import { ModelRegistry } from '../tracking/registry.js';
+import { dialectOf, migrateToLatest, openStore, type Store } from '../src/db/index.js';
+import { parseModelFile } from '../src/ml/model-format.js';
+import type { TabularModel } from '../src/ml/tabular-model.js';
+import { FileArtifactRepository } from '../src/tracking/artifacts/index.js';
+import { ModelRegistry } from '../src/tracking/registry.js';
 import { fitSyntheticLoanModel } from './loan-model.js';
 import { freePort } from './ports.js';
 import { ORIGINAL_REQUEST } from './original.js';
 
 const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const CLI = repoPath('dist/cli/main.js');
 const MODEL = 'clients_model';
 const CONNECTIONS = 16;
 /** The server's poll interval for NAME@production (served-models.ts). */
@@ -1001,7 +1002,7 @@ export async function runSigtermScenario(options: { seconds: number; databaseUrl
 // ---------------------------------------------------------------------------------------------------------------
 
 const USAGE =
-  'usage: node dist/bench/serve-scenarios.js [swap|db-outage|sigterm|all] [--seconds N] [--database-url URL] [--engine postgres|mysql]\n' +
+  'usage: node build/bench/serve-scenarios.js [swap|db-outage|sigterm|all] [--seconds N] [--database-url URL] [--engine postgres|mysql]\n' +
   '  --seconds: swap run length (default 60), db-outage time stopped (10), sigterm load before the signal (5)\n' +
   '  --database-url: server for the scratch database of swap and sigterm (default a temporary SQLite file);\n' +
   '    db-outage always runs its own throwaway server\n' +

@@ -6,10 +6,10 @@
  * constant JSON out, nothing stored) is measured the same way, as the ceiling this machine allows. The machine is
  * shared and noisy: each case runs --repeat times and the run with the median requests/s is reported.
  *
- *   node dist/bench/serve.js                                    the full matrix (workers 1 and 2), prints a table
- *   node dist/bench/serve.js --duration 5 --repeat 1 --workers 1  shorter / fewer runs
- *   node dist/bench/serve.js --write-docs                       also records the results in docs/BENCHMARKS.md
- *   node dist/bench/serve.js --server [ceiling]                 (internal) the server process the parent starts
+ *   node build/bench/serve.js                                    the full matrix (workers 1 and 2), prints a table
+ *   node build/bench/serve.js --duration 5 --repeat 1 --workers 1  shorter / fewer runs
+ *   node build/bench/serve.js --write-docs                       also records the results in docs/BENCHMARKS.md
+ *   node build/bench/serve.js --server [ceiling]                 (internal) the server process the parent starts
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import cluster from 'node:cluster';
@@ -18,14 +18,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { repoPath } from './paths.js';
 import autocannon from 'autocannon';
 import { fastify } from 'fastify';
 import pg from 'pg';
-import { loadConfig } from '../config.js';
-import { migrateToLatest, openStore, type Store } from '../db/index.js';
-import { serve } from '../serve/cluster.js';
-import { FileArtifactRepository } from '../tracking/artifacts/index.js';
-import { ModelRegistry } from '../tracking/registry.js';
+import { loadConfig } from '../src/config.js';
+import { migrateToLatest, openStore, type Store } from '../src/db/index.js';
+import { serve } from '../src/serve/cluster.js';
+import { FileArtifactRepository } from '../src/tracking/artifacts/index.js';
+import { ModelRegistry } from '../src/tracking/registry.js';
 import { fitSyntheticLoanModel } from './loan-model.js';
 import { freePort } from './ports.js';
 import { ORIGINAL_REQUEST, ORIGINAL_SERVING } from './original.js';
@@ -379,7 +380,7 @@ function notes(outcomes: Outcome[], commitMs: Map<string, number>): string[] {
 
 /** Replaces (or appends) the "## Serving" section of docs/BENCHMARKS.md, leaving the other sections as they are. */
 function writeDocs(section: string): void {
-  const file = fileURLToPath(new URL('../../docs/BENCHMARKS.md', import.meta.url));
+  const file = repoPath('docs/BENCHMARKS.md');
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
   const start = text.search(/^## Serving\s*$/m);
   let next = -1;
@@ -425,7 +426,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
   }
   if (process.argv.includes('--write-docs')) {
-    const command = `node dist/bench/serve.js ${process.argv.slice(2).join(' ')}`.trim();
+    const command = `node build/bench/serve.js ${process.argv.slice(2).join(' ')}`.trim();
     writeDocs(docsSection(outcomes, command, { ...options, loadBefore, loadAfter: loadavg()[0] }));
     process.stdout.write('recorded in docs/BENCHMARKS.md (Serving)\n');
   }

@@ -1,7 +1,7 @@
 /** Models on the original's request features, fitted on synthetic loan applications, for the serving benchmarks. */
-import { LogisticRegression } from '../ml/logistic.js';
-import { createRng } from '../ml/random.js';
-import { fitTabularModel, type TabularModel } from '../ml/tabular-model.js';
+import { LogisticRegression } from '../src/ml/logistic.js';
+import { createRng } from '../src/ml/random.js';
+import { fitTabularModel, type TabularModel } from '../src/ml/tabular-model.js';
 import { ORIGINAL_REQUEST } from './original.js';
 
 export const LOAN_FEATURES = Object.keys(ORIGINAL_REQUEST).filter((k) => k !== 'id');

@@ -2,6 +2,7 @@
  * The services one mldeploy process works with, opened from configuration: the store, the artifact repository,
  * the tracking store and the model registry. The CLI, the API server and the workers all start here.
  */
+import { UnavailableError } from './errors.js';
 import type { Config } from './config.js';
 import { migrateToLatest, openStore, type Store } from './db/index.js';
 import { createLogger, type Logger } from './logger.js';
@@ -30,7 +31,7 @@ export async function openContext(config: Config, logger: Logger = createLogger(
     await migrateToLatest(store.db);
   } catch (error) {
     await store.close();
-    throw new Error(`Cannot open the database ${store.displayUrl}: ${(error as Error).message}`);
+    throw new UnavailableError(`Cannot open the database ${store.displayUrl}: ${(error as Error).message}`, { cause: error });
   }
   const artifacts = openArtifacts(config.artifactsUrl);
   return {

@@ -332,6 +332,28 @@ describe.concurrent('commands on small data', () => {
     expect(taskOutput(h, payload.run_id, 'load_raw_data')).toMatchObject({ rows: 298, rejects: 2 });
   });
 
+  it('bad options: refused with the option named and exit 2 before anything runs or is stored', async ({ expect }) => {
+    const h = home();
+    const file = join(h.dir, 'small.csv');
+    writeFileSync(file, smallCsv(200));
+    const cases: [string[], RegExp][] = [
+      [['run', 'load_raw_data', '--data', file, '--dataset', 'Bad Name'], /--dataset: Invalid dataset name "Bad Name"/],
+      [['run', 'training', '--data', file, '--target', 'outcome', '--model-name', '<script>'], /--model-name: invalid model name "<script>"/],
+      [['run', 'training', '--data', file, '--target', 'outcome', '--threshold', 'best'], /--threshold must be 'fixed' or 'f1'/],
+      [['run', 'training', '--data', file, '--target', 'outcome', '--seed', '-3'], /--seed must be a whole number from 0/],
+      [['run', 'training', '--data', join(h.dir, 'absent.csv'), '--target', 'outcome'], /--data: file not found: .*absent\.csv/],
+      [['schedule', 'set', 'training', '0 3 * * *', '--data', file, '--target', 'outcome', '--experiment', 'a\u0001b'], /--experiment: invalid experiment name/],
+    ];
+    for (const [args, pattern] of cases) {
+      const result = await h.run(args);
+      expect(result.code, describeResult(args, result)).toBe(2);
+      expect(userError(result), describeResult(args, result)).toMatch(pattern);
+    }
+    expect(h.count('dag_runs')).toBe(0);
+    expect(h.count('schedules')).toBe(0);
+    expect(h.dataTables()).toEqual([]);
+  });
+
   it('usage errors: unknown workflow, unknown run, unknown model', async ({ expect }) => {
     const h = home();
     const cases: [string[], RegExp][] = [
@@ -341,7 +363,8 @@ describe.concurrent('commands on small data', () => {
     ];
     for (const [args, pattern] of cases) {
       const result = await h.run(args);
-      expect(result.code, describeResult(args, result)).toBe(1);
+      // Exit 3: what was named does not exist (README, "Exit codes").
+      expect(result.code, describeResult(args, result)).toBe(3);
       expect(userError(result), describeResult(args, result)).toMatch(pattern);
     }
   });
@@ -484,7 +507,7 @@ describe.concurrent('commands on small data', () => {
   it('sample: rejects a bad --rows', async ({ expect }) => {
     const h = home();
     const result = await h.run(['sample', join(h.dir, 'x.csv'), '--rows', '0']);
-    expectExit(['sample'], result, 1);
+    expectExit(['sample'], result, 2);
     expect(userError(result)).toContain('--rows must be a positive integer, got "0"');
     expect(existsSync(join(h.dir, 'x.csv'))).toBe(false);
   });

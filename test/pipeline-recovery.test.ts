@@ -232,9 +232,9 @@ describe.each(backends)('pipeline recovery on $name', (backend) => {
     const executor = new RecordingExecutor();
     const r = new PipelineRunner({ store, dags: [dag], executor, logger: silentLogger });
     const id = await r.trigger('overdue');
-    // The process that took the attempt started it a minute ago and died; a fresh heartbeat cannot save it.
+    // The process that took the attempt started it 30 s ago and died; a fresh heartbeat cannot save it past the grace.
     const repository = new RunRepository(store.db);
-    await repository.startAttempt(executor.submitted[0]!, new Date(Date.now() - 60_000).toISOString());
+    await repository.startAttempt(executor.submitted[0]!, new Date(Date.now() - 30_000).toISOString());
     await setHeartbeat(id, 'slow', new Date().toISOString());
 
     expect(await r.recoverStaleRuns()).toEqual([]); // inside 50 ms + the default 1 min grace
@@ -384,5 +384,50 @@ describe.each(backends)('mldeploy run interrupted, on $name', (backend) => {
       ['train_model', 1, 'failed', 'Interrupted by SIGINT: the process running it stopped before it finished'],
       ['train_model', 2, 'failed', 'Interrupted by SIGTERM: the process running it stopped before it finished'],
     ]);
+  }, 180_000);
+
+  it.skipIf(!backend.url)('kill -9 during train_model: the scheduler\'s recovery ends its tracking runs FAILED', async () => {
+    const sample = `${home.dir}/killed.csv`;
+    expect((await home.run(['sample', sample, '--rows', '2000'])).code).toBe(0);
+    const run = startCli(
+      home,
+      ['run', 'training', '--data', sample, '--target', 'Loan_Approval', '--search-trials', '500', '--model-name', 'killed_model'],
+      store.url,
+    );
+    let runId = '';
+    const trackingRuns = () =>
+      store.db.selectFrom('runs').select(['id', 'status', 'end_time']).where('dag_run_id', '=', runId).execute();
+    await until(async () => {
+      const row = await store.db.selectFrom('dag_runs').select('id').where('conf_json', 'like', '%killed.csv%').executeTakeFirst();
+      runId = row?.id ?? '';
+      return row !== undefined && (await train(row.id))?.state === 'running' && (await trackingRuns()).length > 0;
+    }, 60_000);
+    run.child.kill('SIGKILL');
+    expect((await run.exited).code).toBe(null);
+    expect((await trackingRuns()).some((r) => r.status === 'RUNNING')).toBe(true);
+
+    // Time passes: the dead process's last heartbeat is older than recovery's 5 minutes.
+    await store.db
+      .updateTable('task_instances')
+      .set({ heartbeat_at: new Date(Date.now() - 6 * 60_000).toISOString() })
+      .where('dag_run_id', '=', runId)
+      .where('state', '=', 'running')
+      .execute();
+    const scheduler = startCli(home, ['scheduler'], store.url);
+    try {
+      await until(async () => {
+        const row = await store.db.selectFrom('dag_runs').select('status').where('id', '=', runId).executeTakeFirstOrThrow();
+        return row.status === 'failed';
+      }, 60_000);
+    } finally {
+      scheduler.child.kill('SIGTERM');
+      await scheduler.exited;
+    }
+    const ended = await trackingRuns();
+    expect(ended.length).toBeGreaterThan(0);
+    for (const r of ended) {
+      expect(r.status).toBe('FAILED');
+      expect(Date.parse(r.end_time!)).toBeGreaterThan(Date.now() - 120_000);
+    }
   }, 180_000);
 });

@@ -1,3 +1,4 @@
+import { InvalidInputError, NotFoundError, UnavailableError } from '../src/errors.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, freshStore, type TestStore } from './helpers/stores.js';
 import { Calls, capturingLogger, gate, silentLogger, until } from './pipeline-fixtures.js';
@@ -196,6 +197,44 @@ describe.each(backends)('pipeline runner on $name', (backend) => {
     expect(run.error).toBe('Task "load" failed: line 3: expected 9 fields, found 7');
     const log = await r.taskLog(run.id, 'load');
     expect(log?.log).not.toMatch(/\bat /);
+  });
+
+  it.skipIf(!backend.url)('fails at once on invalid input or a missing thing of the shared hierarchy, retries the unavailable', async () => {
+    const calls = new Calls();
+    const failing = (id: string, error: () => Error) =>
+      defineDag({
+        id,
+        tasks: [{ id: 'work', retries: 2, retryDelayMs: 5, run: async () => (calls.hit(id), Promise.reject(error())) }],
+      });
+    const r = runner([
+      failing('invalid', () => new InvalidInputError('Invalid dataset name "Bad Name"')),
+      failing('missing', () => new NotFoundError('dataset snapshot', 'loans')),
+      failing('down', () => new UnavailableError('S3 get of "x" failed: connection reset')),
+    ]);
+    for (const id of ['invalid', 'missing', 'down']) {
+      const run = await r.waitFor(await r.trigger(id), { timeoutMs: 10_000 });
+      expect(run.status).toBe('failed');
+    }
+    expect([calls.of('invalid'), calls.of('missing'), calls.of('down')]).toEqual([1, 1, 3]);
+  });
+
+  it.skipIf(!backend.url)('refuses a run whose configuration its DAG rejects, before creating it', async () => {
+    const calls = new Calls();
+    const dag = defineDag({
+      id: 'checked',
+      tasks: [{ id: 'work', run: async () => calls.hit('work') }],
+      checkConf: (conf) => {
+        if (typeof conf.modelName !== 'string' || !/^\w+$/.test(conf.modelName)) {
+          throw new InvalidInputError(`--model-name: invalid model name ${JSON.stringify(conf.modelName)}`);
+        }
+      },
+    });
+    const r = runner([dag]);
+    await expect(r.trigger('checked', { modelName: '<script>' })).rejects.toThrow(InvalidInputError);
+    expect(await r.listRuns({ dagId: 'checked' })).toEqual([]);
+    const ok = await r.waitFor(await r.trigger('checked', { modelName: 'fine' }), { timeoutMs: 10_000 });
+    expect(ok.status).toBe('success');
+    expect(calls.of('work')).toBe(1);
   });
 
   it.skipIf(!backend.url)('retry(dagRunId) resumes from the failed task, not re-running succeeded ones', async () => {

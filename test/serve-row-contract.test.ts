@@ -1,6 +1,7 @@
 /** The request contract generated from a signature: schema shape, field-name spellings, policies, messages. */
 import { describe, expect, it } from 'vitest';
-import { ServeError } from '../src/serve/errors.js';
+import { InvalidInputError } from '../src/errors.js';
+import { errorAnswer } from '../src/serve/errors.js';
 import { RowContract } from '../src/serve/row-contract.js';
 import type { ServingSignature } from '../src/serve/types.js';
 
@@ -14,14 +15,16 @@ const signature: ServingSignature = {
   target: { name: 'loan_status', positiveLabel: 'Approved' },
 };
 
-function errorsOf(run: () => unknown): ServeError {
+/** What the API answers for the error `run` throws: its status, and the details of a 422. */
+function errorsOf(run: () => unknown): { statusCode: number; details?: Array<{ field: string; message: string; row?: number }> } {
   try {
     run();
   } catch (error) {
-    if (error instanceof ServeError) return error;
-    throw error;
+    if (!(error instanceof InvalidInputError)) throw error;
+    const { status, body } = errorAnswer(error, { bodyLimit: 0 });
+    return { statusCode: status, details: body.details };
   }
-  throw new Error('expected a ServeError');
+  throw new Error('expected an InvalidInputError');
 }
 
 describe('RowContract', () => {

@@ -7,6 +7,7 @@ import swagger from '@fastify/swagger';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../src/db/schema.js';
+import { ArtifactNotFoundError } from '../src/errors.js';
 import { dashboardPlugin, type DagShape } from '../src/ui/index.js';
 import { backends, freshStore, type TestStore } from './helpers/stores.js';
 
@@ -31,7 +32,7 @@ const artifacts = new Map<string, string>([
 
 async function readArtifact(key: string): Promise<Buffer> {
   const text = artifacts.get(key);
-  if (text === undefined) throw Object.assign(new Error(`artifact not found: ${key}`), { name: 'ArtifactNotFoundError' });
+  if (text === undefined) throw new ArtifactNotFoundError(key);
   return Buffer.from(text);
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `mldeploy` command line. Each command opens the services from env (MLDEPLOY_*) and flags, does one thing, exits. */
 import { Command, CommanderError } from 'commander';
+import { ConflictError, InvalidInputError, MldeployError, NotFoundError, TimeoutError, UnavailableError } from '../errors.js';
 import { registerModelCommands } from './commands/models.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerServeCommands } from './commands/serve.js';
@@ -14,7 +15,9 @@ const program = new Command()
   .option('--database-url <url>', 'sqlite:<file>, postgres://... or mysql://... (env MLDEPLOY_DATABASE_URL)')
   .option('--artifacts-url <url>', 'file:<dir> or s3://bucket/prefix (env MLDEPLOY_ARTIFACTS_URL)')
   .option('--queue-url <url>', 'redis://... to run tasks on BullMQ workers (env MLDEPLOY_QUEUE_URL)')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors throw (inherited by the subcommands) so that they exit through exitCodeOf below.
+  .exitOverride();
 
 // Global flags become env before any command reads its config, so every code path sees one source of truth.
 program.hook('preAction', (command) => {
@@ -30,9 +33,29 @@ registerRunCommands(program);
 registerModelCommands(program);
 registerDataCommands(program);
 
+/**
+ * The exit code of each category of error (src/errors.ts), the one place errors become exit codes; README lists them.
+ * Anything else (a failed run, a bug) exits 1. A subclass is listed before its parent.
+ */
+const EXIT_CODES: Array<[abstract new (...args: never[]) => MldeployError, number]> = [
+  [InvalidInputError, 2],
+  [NotFoundError, 3],
+  [ConflictError, 4],
+  [UnavailableError, 5],
+  [TimeoutError, 5],
+];
+
+function exitCodeOf(error: unknown): number {
+  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+  return EXIT_CODES.find(([type]) => error instanceof type)?.[1] ?? 1;
+}
+
 program.parseAsync(process.argv).catch((error: unknown) => {
-  if (error instanceof CommanderError) process.exit(error.exitCode);
-  process.stderr.write(`mldeploy: ${(error as Error).message ?? String(error)}\n`);
-  if (process.env.MLDEPLOY_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
-  process.exit(1);
+  // Commander has printed its own message (usage errors) or the help.
+  if (!(error instanceof CommanderError)) {
+    process.stderr.write(`mldeploy: ${(error as Error).message ?? String(error)}\n`);
+    // A bug or an unexpected failure gets its stack on request; the user's own mistakes never do.
+    if (process.env.MLDEPLOY_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
+  }
+  process.exit(exitCodeOf(error));
 });

@@ -1,4 +1,5 @@
 /** Opens the services for one CLI command and closes them after, whatever happens. */
+import { InvalidInputError } from '../errors.js';
 import { loadConfig } from '../config.js';
 import type { AppContext } from '../context.js';
 import { humanLogger, progressBar } from './output.js';
@@ -23,6 +24,6 @@ export async function withContext<T>(work: (app: AppContext) => Promise<T>): Pro
 
 export function parseVersion(text: string): number {
   const version = Number(text);
-  if (!Number.isInteger(version) || version < 1) throw new Error(`Invalid version "${text}": expected 1, 2, ...`);
+  if (!Number.isInteger(version) || version < 1) throw new InvalidInputError(`Invalid version "${text}": expected 1, 2, ...`);
   return version;
 }

@@ -4,6 +4,7 @@
  * (where no model beats chance), a learnable approval rule: a logistic function of credit score, income-to-loan ratio,
  * past default, age and loan duration. The best possible model reaches a ROC AUC of about 0.87 on it.
  */
+import { InvalidInputError } from '../errors.js';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
@@ -81,7 +82,7 @@ export interface LoanSampleOptions {
 
 /** Writes the sample to `file`, streaming (a million rows take a few seconds and little memory). Deterministic by seed. */
 export async function writeLoanSample(file: string, { rows = 5000, seed = 42 }: LoanSampleOptions = {}): Promise<void> {
-  if (!Number.isSafeInteger(rows) || rows < 1) throw new Error(`rows must be a positive integer, got ${rows}`);
+  if (!Number.isSafeInteger(rows) || rows < 1) throw new InvalidInputError(`rows must be a positive integer, got ${rows}`);
   const rng = createRng(seed);
   const out = createWriteStream(file);
   const failed = once(out, 'error').then(([error]) => Promise.reject(error as Error));

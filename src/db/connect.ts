@@ -2,6 +2,7 @@
  * Opens the store named by a URL: `sqlite:<file>` (or `sqlite::memory:`), `postgres://...` / `postgresql://...`,
  * `mysql://...` / `mariadb://...`. One Kysely code path above; the dialect is the only seam.
  */
+import { InvalidInputError } from '../errors.js';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
@@ -57,7 +58,7 @@ export function dialectOf(url: string): DialectName {
   if (scheme === 'sqlite') return 'sqlite';
   if (scheme === 'postgres' || scheme === 'postgresql') return 'postgres';
   if (scheme === 'mysql' || scheme === 'mariadb') return 'mysql';
-  throw new Error(
+  throw new InvalidInputError(
     `Unsupported database URL scheme "${scheme}:" (expected sqlite:<file>, postgres://... or mysql://...)`,
   );
 }
@@ -71,7 +72,7 @@ export function sqlitePath(url: string): string {
   let rest = url.slice('sqlite:'.length);
   if (rest === ':memory:') return rest;
   if (rest.startsWith('//')) rest = rest.slice(2);
-  if (rest === '') throw new Error('sqlite: URL names no file (e.g. sqlite:./mldeploy.db)');
+  if (rest === '') throw new InvalidInputError('sqlite: URL names no file (e.g. sqlite:./mldeploy.db)');
   return resolve(decodeURIComponent(rest));
 }
 

@@ -3,12 +3,14 @@
  * here, once, against a strict pattern; values always travel as bound parameters.
  */
 
+import { InvalidInputError } from '../errors.js';
+
 const IDENTIFIER = /^[a-z][a-z0-9_]{0,47}$/;
 
 /** A dataset or table name: lower snake_case, starts with a letter, at most 48 characters. */
 export function assertIdentifier(name: string, what = 'name'): string {
   if (!IDENTIFIER.test(name)) {
-    throw new Error(
+    throw new InvalidInputError(
       `Invalid ${what} "${name}": use lower-case letters, digits and _, starting with a letter, at most 48 characters`,
     );
   }

@@ -2,16 +2,16 @@
  * Checks for untrusted JSON (model files, estimator state). Each check names the field path in its error, e.g.
  * "preprocessing.numeric[2].median must be a finite number, got null", and returns the value with its proper type.
  */
+import { InvalidInputError } from '../errors.js';
 import { describe } from './frame.js';
 
 /** Raised for JSON that does not have the expected shape; `path` is the offending field. */
-export class JsonShapeError extends Error {
+export class JsonShapeError extends InvalidInputError {
   constructor(
     readonly path: string,
     readonly problem: string,
   ) {
-    super(`${path} ${problem}`);
-    this.name = 'JsonShapeError';
+    super(`${path} ${problem}`, { code: 'invalid_json_shape' });
   }
 }
 

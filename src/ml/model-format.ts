@@ -2,6 +2,7 @@
  * The mldeploy model file (docs/MODEL_FORMAT.md): versioned, data-only JSON. `parseModelFile` is the one way a file
  * becomes a model again; it checks every field before anything is built and names the offending field on failure.
  */
+import { InvalidInputError } from '../errors.js';
 import { HGB_KIND, hgbScorerFromJSON } from './hgb/predictor.js';
 import {
   expectArray,
@@ -37,13 +38,12 @@ export interface ModelFile {
 }
 
 /** A model file that cannot be used; the message starts with "model file:" and names the field. */
-export class ModelFormatError extends Error {
+export class ModelFormatError extends InvalidInputError {
   constructor(
     message: string,
     readonly path?: string,
   ) {
-    super(message);
-    this.name = 'ModelFormatError';
+    super(message, { code: 'invalid_model_file' });
   }
 }
 

@@ -48,6 +48,11 @@ export interface DagDef {
   id: string;
   description?: string;
   tasks: TaskDef[];
+  /**
+   * Checks a run's configuration when the run is triggered, before it is created: a bad option throws there (an
+   * InvalidInputError naming it) instead of failing a task after other tasks did their work.
+   */
+  checkConf?: (conf: Record<string, unknown>) => void;
 }
 
 /** A validated task with its defaults applied. */
@@ -70,6 +75,7 @@ export interface Dag {
   readonly description: string;
   readonly tasks: readonly Task[];
   readonly taskById: ReadonlyMap<string, Task>;
+  readonly checkConf: (conf: Record<string, unknown>) => void;
 }
 
 export const DEFAULT_RETRIES = 2;
@@ -133,6 +139,7 @@ export function defineDag(def: DagDef): Dag {
     description: def.description ?? '',
     tasks,
     taskById: new Map(tasks.map((t) => [t.id, t])),
+    checkConf: def.checkConf ?? (() => {}),
   };
 }
 

@@ -2,12 +2,13 @@
  * The workflows of mldeploy, as in the original stack's Airflow DAGs: load_raw_data, preprocess_data, train_model,
  * and `training`, which chains the three by dependency (the original only staggered their start times).
  */
+import { InvalidInputError, NotFoundError } from '../errors.js';
 import type { AppContext } from '../context.js';
 import { latestSnapshot, loadRawData, preprocessData, type DatasetSnapshot, type RawLoadResult } from '../data/index.js';
 import { datasetNameFromFile } from '../db/identifiers.js';
 import { defineDag, type Dag, type TaskContext, type TaskDef } from './dag.js';
 import { trainModel, type TrainModelResult } from './tasks/train-model.js';
-import type { TrainingConf } from './workflows.js';
+import { checkConf, type DagId, type TrainingConf } from './workflows.js';
 
 function conf(task: TaskContext): TrainingConf {
   return task.conf as TrainingConf;
@@ -15,7 +16,7 @@ function conf(task: TaskContext): TrainingConf {
 
 function required<K extends keyof TrainingConf>(c: TrainingConf, key: K, flag: string): NonNullable<TrainingConf[K]> {
   const value = c[key];
-  if (value === undefined || value === null || value === '') throw new Error(`${String(key)} is required (${flag})`);
+  if (value === undefined || value === null || value === '') throw new InvalidInputError(`${String(key)} is required (${flag})`);
   return value as NonNullable<TrainingConf[K]>;
 }
 
@@ -113,27 +114,32 @@ function trainTask(app: AppContext, upstream: string[]): TaskDef {
 
 async function latestSnapshotId(app: AppContext, dataset: string): Promise<string> {
   const latest = await latestSnapshot(app.store, dataset);
-  if (!latest) throw new Error(`dataset ${dataset} has no snapshot yet: run preprocess_data first`);
+  if (!latest) throw new NotFoundError('dataset snapshot', dataset, { message: `dataset ${dataset} has no snapshot yet: run preprocess_data first` });
   return latest.id;
 }
 
 export function buildDags(app: AppContext): Dag[] {
+  // Every option is checked when a run is triggered (by hand or by a schedule), before any task runs.
+  const check = (dagId: DagId) => (c: Record<string, unknown>) => checkConf(dagId, c as TrainingConf);
   return [
-    defineDag({ id: 'load_raw_data', description: 'CSV file -> raw table', tasks: [loadTask(app)] }),
+    defineDag({ id: 'load_raw_data', description: 'CSV file -> raw table', tasks: [loadTask(app)], checkConf: check('load_raw_data') }),
     defineDag({
       id: 'preprocess_data',
       description: 'raw table -> cleaned, stratified 70/10/20 split (dataset snapshot)',
       tasks: [preprocessTask(app, [])],
+      checkConf: check('preprocess_data'),
     }),
     defineDag({
       id: 'train_model',
       description: 'fit, evaluate, track, register, and promote through the gate',
       tasks: [trainTask(app, [])],
+      checkConf: check('train_model'),
     }),
     defineDag({
       id: 'training',
       description: 'load_raw_data -> preprocess_data -> train_model',
       tasks: [loadTask(app), preprocessTask(app, ['load_raw_data']), trainTask(app, ['preprocess_data'])],
+      checkConf: check('training'),
     }),
   ];
 }

@@ -4,6 +4,7 @@
  * a task advances the run, and every state change is a conditional update, so any number of processes can cooperate
  * on one run: a task attempt starts at most once, a run finishes once.
  */
+import { NotFoundError } from '../errors.js';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Store } from '../db/connect.js';
@@ -69,7 +70,7 @@ export class PipelineEngine {
 
   dag(dagId: string): Dag {
     const dag = this.dags.get(dagId);
-    if (!dag) throw new Error(`Unknown DAG "${dagId}" (known: ${[...this.dags.keys()].join(', ') || 'none'})`);
+    if (!dag) throw new NotFoundError('DAG', dagId, { message: `Unknown DAG "${dagId}" (known: ${[...this.dags.keys()].join(', ') || 'none'})` });
     return dag;
   }
 

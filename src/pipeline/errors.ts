@@ -1,27 +1,25 @@
-/** Errors the pipeline raises, and how task errors are turned into the text we store. */
+/**
+ * Errors the pipeline raises, and how task errors are turned into the text we store. An error that retrying cannot
+ * fix (a bad file, a wrong option: `permanent`, see src/errors.ts) fails its task at once, and only its message is
+ * stored, since a stack trace of the user's own mistake helps nobody.
+ */
+
+import { ConflictError, isPermanent, TimeoutError } from '../errors.js';
+
+export { isPermanent } from '../errors.js';
 
 /** A run with this id exists already: how a second scheduler learns that a tick has fired. */
-export class DagRunExistsError extends Error {
+export class DagRunExistsError extends ConflictError {
   constructor(readonly dagRunId: string) {
-    super(`DAG run "${dagRunId}" already exists`);
-    this.name = 'DagRunExistsError';
+    super(`DAG run "${dagRunId}" already exists`, { code: 'dag_run_exists' });
   }
 }
 
-export class TaskTimeoutError extends Error {
+/** A task attempt that ran past its timeout; it is retried like any transient failure. */
+export class TaskTimeoutError extends TimeoutError {
   constructor(taskId: string, timeoutMs: number) {
-    super(`Task "${taskId}" timed out after ${timeoutMs} ms`);
-    this.name = 'TaskTimeoutError';
+    super(`Task "${taskId}" timed out after ${timeoutMs} ms`, { code: 'task_timeout' });
   }
-}
-
-/**
- * An error that retrying cannot fix (a bad file, a wrong option) says so with `permanent: true`: its task fails at
- * once, and only its message is stored, since a stack trace of the user's own mistake helps nobody. Duck-typed so
- * that the layers below (src/data) need not import the pipeline.
- */
-export function isPermanent(error: unknown): boolean {
-  return (error as { permanent?: unknown } | null)?.permanent === true;
 }
 
 const MAX_MESSAGE = 2000;

@@ -2,6 +2,7 @@
  * Promotion: a candidate version gets the `production` alias only if the promotion gate says so, with the current
  * production version evaluated on the same test split. A forced promotion skips the gate and is recorded as such.
  */
+import { ConflictError } from '../errors.js';
 import type { AppContext } from '../context.js';
 import { getSnapshot, readSplit } from '../data/index.js';
 import { evaluateBinary, rocAucConfidenceInterval } from '../ml/metrics.js';
@@ -137,7 +138,7 @@ export async function promoteVersion(
     return { promoted: true, reason, previousVersion: previous?.version };
   }
   if (!entry.datasetSnapshotId) {
-    throw new Error(`${name} v${version} has no dataset snapshot to evaluate it on; use --force to promote it anyway`);
+    throw new ConflictError(`${name} v${version} has no dataset snapshot to evaluate it on; use --force to promote it anyway`);
   }
   const snapshot = await getSnapshot(ctx.store, entry.datasetSnapshotId);
   const test = await readSplit(ctx.store, snapshot.id, 'test');

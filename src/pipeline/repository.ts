@@ -3,6 +3,7 @@
  * (`... WHERE state = <expected>`) that report whether this caller made them: that is what lets several processes
  * advance the same run without running a task twice, on SQLite, PostgreSQL and MySQL alike.
  */
+import { InvalidInputError } from '../errors.js';
 import type { Kysely } from 'kysely';
 import type { Database, DagRunsTable, TaskAttemptsTable, TaskInstancesTable } from '../db/schema.js';
 import type { Dag } from './dag.js';
@@ -49,7 +50,7 @@ export class RunRepository {
   async listRuns(options: ListRunsOptions): Promise<DagRunSummary[]> {
     const limit = options.limit ?? 20;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) {
-      throw new Error(`limit must be an integer from 1 to 1000, got ${limit}`);
+      throw new InvalidInputError(`limit must be an integer from 1 to 1000, got ${limit}`);
     }
     let query = this.db.selectFrom('dag_runs').selectAll();
     if (options.dagId !== undefined) query = query.where('dag_id', '=', options.dagId);
@@ -332,7 +333,9 @@ export class RunRepository {
 
   /**
    * Fails a run nobody is driving any more: its queued, running and waiting-to-retry tasks (and running attempts)
-   * become failed with `reason`, so `retry` can resume it. Only if the run is still active.
+   * become failed with `reason`, so `retry` can resume it. Only if the run is still active. The tracking runs its
+   * tasks opened (training runs, search trials) end FAILED at `now` too, as MLflow ends the runs of a dead process:
+   * nothing is left RUNNING for ever.
    */
   async abandonRun(dagRunId: string, reason: string, now: string): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
@@ -355,8 +358,28 @@ export class RunRepository {
         .where('dag_run_id', '=', dagRunId)
         .where('state', '=', 'running')
         .execute();
+      await trx
+        .updateTable('runs')
+        .set({ status: 'FAILED', end_time: now })
+        .where('dag_run_id', '=', dagRunId)
+        .where('status', '=', 'RUNNING')
+        .execute();
       return true;
     });
+  }
+
+  /**
+   * Ends FAILED the tracking runs still RUNNING although their DAG run has finished (left by a process that died
+   * before recovery ended them with the DAG run). Returns how many it ended.
+   */
+  async endOrphanedTrackingRuns(now: string): Promise<number> {
+    const result = await this.db
+      .updateTable('runs')
+      .set({ status: 'FAILED', end_time: now })
+      .where('status', '=', 'RUNNING')
+      .where('dag_run_id', 'in', (qb) => qb.selectFrom('dag_runs').select('id').where('status', 'in', ['success', 'failed']))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
   }
 
   private async moveTask(

@@ -2,6 +2,7 @@
  * The pipeline's public face: trigger, retry, watch and inspect DAG runs. Task attempts run through the executor
  * (in this process or on queue workers); all state lives in the database, so any process can read any run.
  */
+import { ConflictError, InvalidInputError, NotFoundError, TimeoutError } from '../errors.js';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Store } from '../db/connect.js';
@@ -93,6 +94,7 @@ export class PipelineRunner {
   ): Promise<string> {
     const dag = this.engine.dag(dagId);
     const confJson = confToJson(conf);
+    dag.checkConf(conf);
     if (options.runId !== undefined) assertId('DAG run id', options.runId, 64);
     const id = options.runId ?? randomUUID();
     const createdAt = new Date().toISOString();
@@ -141,14 +143,14 @@ export class PipelineRunner {
    */
   async retry(dagRunId: string, options: RecoverOptions = {}): Promise<void> {
     const run = await this.engine.repository.run(dagRunId);
-    if (!run) throw new Error(`Unknown DAG run "${dagRunId}"`);
+    if (!run) throw new NotFoundError('DAG run', dagRunId, { message: `Unknown DAG run "${dagRunId}"` });
     if (run.status === 'success') {
-      throw new Error(`DAG run "${dagRunId}" is success: only failed runs can be retried`);
+      throw new ConflictError(`DAG run "${dagRunId}" is success: only failed runs can be retried`);
     }
     if (run.status !== 'failed') {
       const liveness = await this.assess(run, options, Date.now());
       if (!liveness.abandoned) {
-        throw new Error(
+        throw new ConflictError(
           `DAG run "${dagRunId}" is ${run.status} and may be alive: ${liveness.evidence}. ` +
             'Wait for it to finish or, if the process running it is gone, retry after that',
         );
@@ -156,7 +158,7 @@ export class PipelineRunner {
       await this.abandon(run, liveness.reason);
     }
     const reset = await this.engine.repository.resetForRetry(dagRunId, this.engine.dag(run.dag_id));
-    if (!reset) throw new Error(`DAG run "${dagRunId}" changed while it was being retried; look again`);
+    if (!reset) throw new ConflictError(`DAG run "${dagRunId}" changed while it was being retried; look again`);
     this.logger.info({ dagRunId, tasks: reset }, 'DAG run retried');
     await this.engine.advance(dagRunId);
   }
@@ -166,10 +168,10 @@ export class PipelineRunner {
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
     for (;;) {
       const detail = await this.getRun(dagRunId);
-      if (!detail) throw new Error(`Unknown DAG run "${dagRunId}"`);
+      if (!detail) throw new NotFoundError('DAG run', dagRunId, { message: `Unknown DAG run "${dagRunId}"` });
       if (FINISHED_RUN_STATUSES.includes(detail.status)) return detail;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`DAG run "${dagRunId}" is still ${detail.status} after ${options.timeoutMs} ms`);
+      if (left <= 0) throw new TimeoutError(`DAG run "${dagRunId}" is still ${detail.status} after ${options.timeoutMs} ms`);
       await this.untilFinishedOr(dagRunId, Math.min(this.pollMs, left));
     }
   }
@@ -219,6 +221,8 @@ export class PipelineRunner {
    * 3. no task of it is running with a heartbeat and nothing in it started or ended for `olderThanMs` (its queued
    *    or waiting tasks were lost with the process or queue that held them).
    * A run with a running task whose heartbeat is fresh is alive, however long ago anything else happened in it.
+   * The tracking runs of a failed run end FAILED with it, and tracking runs still RUNNING under a finished DAG run
+   * (a process died before this recovery existed) end FAILED too.
    * Returns the ids of the runs it failed. `mldeploy up` and `mldeploy scheduler` call it every minute.
    */
   async recoverStaleRuns(options: RecoverOptions = {}): Promise<string[]> {
@@ -227,6 +231,8 @@ export class PipelineRunner {
       const liveness = await this.assess(run, options, Date.now());
       if (liveness.abandoned && (await this.abandon(run, liveness.reason))) recovered.push(run.id);
     }
+    const orphans = await this.engine.repository.endOrphanedTrackingRuns(new Date().toISOString());
+    if (orphans > 0) this.logger.warn({ trackingRuns: orphans }, 'Ended tracking runs left RUNNING by finished DAG runs');
     return recovered;
   }
 
@@ -333,11 +339,11 @@ function seconds(ms: number): number {
 
 function confToJson(conf: Record<string, unknown>): string {
   if (conf === null || typeof conf !== 'object' || Array.isArray(conf)) {
-    throw new Error('The run configuration (conf) must be an object');
+    throw new InvalidInputError('The run configuration (conf) must be an object');
   }
   try {
     return JSON.stringify(conf);
   } catch (error) {
-    throw new Error(`The run configuration (conf) is not JSON-serialisable: ${errorMessage(error)}`);
+    throw new InvalidInputError(`The run configuration (conf) is not JSON-serialisable: ${errorMessage(error)}`);
   }
 }

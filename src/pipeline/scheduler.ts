@@ -6,6 +6,7 @@
  * The scheduler also recovers abandoned runs (PipelineRunner.recoverStaleRuns) when it starts and every minute, so
  * a run whose process died fails and can be retried without anyone looking for it.
  */
+import { InvalidInputError } from '../errors.js';
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import type { Store } from '../db/connect.js';
@@ -37,7 +38,7 @@ export function parseCron(expression: string, options: ScheduleOptions = {}): Cr
     const timezone = options.timezone ?? DEFAULT_TIMEZONE;
     return new Cron(expression.trim(), { paused: true, mode: '5-part', timezone });
   } catch (error) {
-    throw new Error(
+    throw new InvalidInputError(
       `Invalid cron expression "${expression}": ${errorMessage(error).replace(/^\w*Error: /, '')}. ` +
         'Use 5 fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * *" for 02:00 every day',
     );
@@ -53,9 +54,9 @@ export async function setSchedule(
   options: ScheduleOptions & { enabled?: boolean } = {},
 ): Promise<ScheduleInfo> {
   assertId('DAG id', dagId, 48);
-  if (parseCron(cron, options).nextRun() === null) throw new Error(`Cron expression "${cron}" never fires`);
+  if (parseCron(cron, options).nextRun() === null) throw new InvalidInputError(`Cron expression "${cron}" never fires`);
   if (conf === null || typeof conf !== 'object' || Array.isArray(conf)) {
-    throw new Error('The schedule configuration (conf) must be an object');
+    throw new InvalidInputError('The schedule configuration (conf) must be an object');
   }
   const row: SchedulesTable = {
     dag_id: dagId,

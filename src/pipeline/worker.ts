@@ -3,6 +3,7 @@
  * in-process executor, then advances their run (submitting the tasks that became ready). Any number of workers may
  * run on any number of machines sharing the database and Redis.
  */
+import { InvalidInputError } from '../errors.js';
 import { Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Store } from '../db/connect.js';
@@ -43,7 +44,7 @@ export interface PipelineWorker {
 export async function startWorker(options: StartWorkerOptions): Promise<PipelineWorker> {
   const concurrency = options.concurrency ?? 1;
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
-    throw new Error(`Worker concurrency must be a positive integer, got ${concurrency}`);
+    throw new InvalidInputError(`Worker concurrency must be a positive integer, got ${concurrency}`);
   }
   const queueName = options.queueName ?? DEFAULT_QUEUE_NAME;
   const logger = options.logger.child({ component: 'pipeline-worker', queue: queueName });

@@ -9,7 +9,8 @@ import type { Store } from '../db/index.js';
 import { createLogger, type Logger } from '../logger.js';
 import { AccessControl, presentedCredential, routeClass, sessionCookie, sessionCookieName } from './auth.js';
 import type { MetricsGatherer } from './cluster-metrics.js';
-import { ServeError, validationError, type FieldError } from './errors.js';
+import { InvalidInputError } from '../errors.js';
+import { errorAnswer } from './errors.js';
 import { timeOrderedUuid } from './ids.js';
 import { registerDocs, registerDocsUi } from './openapi.js';
 import { PredictionLog, type PredictionLogOptions } from './prediction-log.js';
@@ -181,21 +182,30 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
     const kind = routeClass(request.routeOptions.url);
     if (access.isOpen(kind)) return;
-    const url = new URL(request.url, 'http://server');
-    const page = url.pathname === '/ui' || url.pathname.startsWith('/ui/');
+    // Not `new URL`: a path such as `//` or `//host` would be read as an authority (or throw), not as a path.
+    const [pathname, search = ''] = splitUrl(request.url);
+    const page = pathname === '/ui' || pathname.startsWith('/ui/');
     const cookieName = sessionCookieName(request.socket.localPort);
-    const token = page && request.method === 'GET' ? url.searchParams.get('token') : null;
+    const query = new URLSearchParams(search);
+    const token = page && request.method === 'GET' ? query.get('token') : null;
     if (token !== null) {
       if (!access.allows('admin', { key: token })) return unauthorized(reply, { page, wrongToken: true, keys: access.keys.enabled });
       // Logged in: the cookie carries the credential from now on, and the token leaves the address bar and history.
-      url.searchParams.delete('token');
+      query.delete('token');
+      const rest = query.toString();
       return reply
         .header('set-cookie', sessionCookie(cookieName, token, request.protocol === 'https'))
-        .redirect(url.pathname + url.search, 303);
+        .redirect(rest ? `${pathname}?${rest}` : pathname, 303);
     }
     if (!access.allows(kind, presentedCredential(request.headers, cookieName))) {
       return unauthorized(reply, { page, wrongToken: false, keys: access.keys.enabled });
     }
+  });
+  // No id, name or filter holds a NUL character, and PostgreSQL refuses text with one: a 400 naming the parameter
+  // before any handler or query sees it, for every route (plugins' included).
+  app.addHook('preValidation', async (request) => {
+    rejectNul(request.params, 'path parameter');
+    rejectNul(request.query, 'query parameter');
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -204,22 +214,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown[] }, request, reply) => {
-    if (error instanceof ServeError) {
-      if (error.statusCode === 503) reply.header('retry-after', '1');
-      return reply.code(error.statusCode).send(error.toBody());
-    }
-    if (error.validation) return reply.code(422).send(validationError(fieldErrorsOf(error.validation)).toBody());
-    const status = error.statusCode ?? 500;
-    if (status === 413) {
-      return reply
-        .code(413)
-        .send({ error: 'payload_too_large', message: `The request body is larger than the limit of ${bodyLimit} bytes` });
-    }
-    if (status >= 400 && status < 500) {
-      return reply.code(status).send({ error: status === 415 ? 'unsupported_media_type' : 'bad_request', message: error.message });
-    }
-    request.log.error({ err: error }, 'request failed');
-    return reply.code(500).send({ error: 'internal', message: 'Internal server error' });
+    const answer = errorAnswer(error, { bodyLimit });
+    // A 503 says why in its body and is counted in the metrics; a line per request would flood the log.
+    if (answer.status === 500) request.log.error({ err: error }, 'request failed');
+    if (answer.status === 503) reply.header('retry-after', '1');
+    return reply.code(answer.status).send(answer.body);
   });
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ error: 'not_found', message: `No route ${request.method} ${request.url.split('?')[0]}` });
@@ -279,14 +278,19 @@ const LOGIN_PAGE_HEADERS = {
   'cache-control': 'no-store',
 };
 
-/** Fastify's schema errors (ajv) as field errors. */
-function fieldErrorsOf(validation: unknown[]): FieldError[] {
-  return validation.map((raw) => {
-    const error = raw as { keyword?: string; instancePath?: string; params?: Record<string, unknown>; message?: string };
-    if (error.keyword === 'required') return { field: String(error.params?.missingProperty), message: 'is required' };
-    if (error.keyword === 'additionalProperties') {
-      return { field: String(error.params?.additionalProperty), message: 'is not an accepted field' };
+/** A request target as its path and its query string (without the `?`). */
+function splitUrl(url: string): [string, string?] {
+  const at = url.indexOf('?');
+  return at < 0 ? [url] : [url.slice(0, at), url.slice(at + 1)];
+}
+
+function rejectNul(values: unknown, where: string): void {
+  if (values === null || typeof values !== 'object') return;
+  for (const [name, value] of Object.entries(values)) {
+    for (const item of [value].flat()) {
+      if (typeof item === 'string' && item.includes('\u0000')) {
+        throw new InvalidInputError(`${where} ${name} must not contain the NUL character (U+0000)`, { code: 'bad_request' });
+      }
     }
-    return { field: (error.instancePath ?? '').replace(/^\//, ''), message: error.message ?? 'is invalid' };
-  });
+  }
 }

@@ -9,6 +9,7 @@
  * node:cluster runs the same entry script in each worker, so `serve()` must be called the same way in every process
  * (as the CLI does); the primary part and the worker part are picked here.
  */
+import { InvalidInputError } from '../errors.js';
 import cluster, { type Worker } from 'node:cluster';
 import { dialectOf } from '../db/index.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -47,7 +48,7 @@ type WorkerMessage = { type: 'listening'; url: string } | { type: 'start_failed'
  */
 export async function serve(options: ServeOptions): Promise<void> {
   const workers = options.workers ?? (dialectOf(options.config.databaseUrl) === 'sqlite' ? 1 : usableCpus());
-  if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers must be a whole number from 1, got ${workers}`);
+  if (!Number.isInteger(workers) || workers < 1) throw new InvalidInputError(`--workers must be a whole number from 1, got ${workers}`);
   const logger = options.logger ?? createLogger(options.config.logLevel);
   if (workers === 1) return runSingle({ ...options, logger });
   if (cluster.isPrimary) {

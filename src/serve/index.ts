@@ -4,7 +4,7 @@ export { serve, type ServeOptions } from './cluster.js';
 export { startServer, type AppTuning, type RunningServer, type ServerOptions } from './server.js';
 export { RegistryModelSource, type RegistryModelSourceOptions } from './registry-source.js';
 export { loadApiKeys } from './auth.js';
-export { ServeError, type FieldError } from './errors.js';
+export { errorAnswer, type FieldError } from './errors.js';
 export { PredictionLog, PredictionLogUnavailable, type PredictionLogOptions, type PredictionRecord } from './prediction-log.js';
 export { RowContract, rowSchemaOf, type ParsedRow, type UnknownFieldPolicy } from './row-contract.js';
 export { ServedModels, type ModelStatus, type ServedModel } from './served-models.js';

@@ -7,7 +7,8 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { toSnakeCase } from '../db/identifiers.js';
 import type { FeatureSpec } from '../ml/types.js';
-import { ServeError, validationError, type FieldError } from './errors.js';
+import { TooLargeError } from '../errors.js';
+import { validationError, type FieldError } from './errors.js';
 import type { ServingSignature } from './types.js';
 
 /** What to do with a field the model does not know: answer 422 (default) or drop it. */
@@ -56,7 +57,7 @@ export class RowContract {
   }
 
   /**
-   * Validates a request body (one row object or an array of them) and returns its rows, or throws a ServeError:
+   * Validates a request body (one row object or an array of them) and returns its rows, or throws:
    * 422 naming every bad field (with its row index in a batch), 413 when a batch has more than `maxRows` rows.
    */
   parse(body: unknown, maxRows: number): ParsedRow[] {
@@ -64,7 +65,7 @@ export class RowContract {
     const rows: unknown[] = batch ? (body as unknown[]) : [body];
     if (batch && rows.length === 0) throw validationError([{ field: '', message: 'the batch is empty' }]);
     if (rows.length > maxRows) {
-      throw new ServeError(413, 'too_many_rows', `A batch may hold at most ${maxRows} rows; this one has ${rows.length}`);
+      throw new TooLargeError(`A batch may hold at most ${maxRows} rows; this one has ${rows.length}`, { code: 'too_many_rows' });
     }
     const errors: FieldError[] = [];
     const parsed: ParsedRow[] = [];

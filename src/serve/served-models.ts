@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../logger.js';
 import type { FeatureSpec } from '../ml/types.js';
-import { ServeError } from './errors.js';
+import { NotFoundError, UnavailableError } from '../errors.js';
 import { RowContract, type RowContractOptions } from './row-contract.js';
 import type { ModelSource, ServableModel } from './types.js';
 
@@ -68,9 +68,9 @@ export class ServedModels {
   /** The version to serve `name` with now; throws 404 for a name not served, 503 (with the reason) when none. */
   lookup(name: string): ServedModel {
     const entry = this.entries.get(name);
-    if (!entry) throw new ServeError(404, 'unknown_model', `No model named "${name}" is served (see GET /models)`);
+    if (!entry) throw new NotFoundError('model', name, { code: 'unknown_model', message: `No model named "${name}" is served (see GET /models)` });
     if (!entry.served) {
-      throw new ServeError(503, 'model_unavailable', entry.reason ?? `No production model for ${name}`);
+      throw new UnavailableError(entry.reason ?? `No production model for ${name}`, { code: 'model_unavailable' });
     }
     return entry.served;
   }

@@ -1,48 +1,13 @@
-/**
- * Typed errors of the tracking layer, so callers (the API, the CLI) can map them to 404 / 400 / 409 without
- * parsing messages.
- */
+/** The tracking layer's errors: the shared hierarchy (src/errors.ts), plus an invalid artifact key. */
+import { InvalidInputError } from '../errors.js';
 
-/** A run, experiment, model, model version, alias or artifact that does not exist. */
-export class NotFoundError extends Error {
-  constructor(
-    readonly entity: string,
-    readonly id: string,
-  ) {
-    super(`${entity} not found: ${id}`);
-    this.name = 'NotFoundError';
-  }
-}
-
-export class ArtifactNotFoundError extends NotFoundError {
-  constructor(readonly key: string) {
-    super('artifact', key);
-    this.name = 'ArtifactNotFoundError';
-  }
-}
-
-/** Input that breaks a rule (a bad name, a non-finite metric, an unsafe artifact key). */
-export class InvalidInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidInputError';
-  }
-}
+export { ArtifactNotFoundError, ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 
 export class InvalidArtifactKeyError extends InvalidInputError {
   constructor(
     readonly key: string,
     readonly problem: string,
   ) {
-    super(`invalid artifact key ${JSON.stringify(key)}: ${problem}`);
-    this.name = 'InvalidArtifactKeyError';
-  }
-}
-
-/** A request that contradicts stored state: re-logging a param with another value, nothing to roll back to. */
-export class ConflictError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConflictError';
+    super(`invalid artifact key ${JSON.stringify(key)}: ${problem}`, { code: 'invalid_artifact_key' });
   }
 }

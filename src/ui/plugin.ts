@@ -4,6 +4,7 @@
  * handler stays inside the plugin.
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { errorAnswer } from '../serve/errors.js';
 import type { DashboardContext, DashboardOptions } from './context.js';
 import { errorPage } from './pages/errors.js';
 import { registerDatasetApi } from './routes/api-datasets.js';
@@ -17,12 +18,16 @@ import { sendPage } from './routes/http.js';
 export async function dashboardPlugin(app: FastifyInstance, opts: DashboardOptions): Promise<void> {
   const ctx: DashboardContext = { db: opts.store.db, options: opts, base: app.prefix };
 
-  // A page that fails shows an HTML error page; API errors go on to the host app's handler unchanged.
+  // A client's error gets the API's status and body (src/serve/errors.ts), on a page as an HTML error page. A failure
+  // of the server shows an error page too, while API failures go on to the host app's handler unchanged.
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (!request.url.startsWith(`${ctx.base}/ui`)) throw error;
-    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    const { status, body } = errorAnswer(error, { bodyLimit: app.initialConfig.bodyLimit ?? 0 });
+    if (!request.url.startsWith(`${ctx.base}/ui`)) {
+      if (status >= 500) throw error;
+      return reply.code(status).send(body);
+    }
     if (status >= 500) request.log.error({ err: error }, 'dashboard page failed');
-    const message = status >= 500 ? 'The page could not be built; the server log has the details.' : error.message;
+    const message = status >= 500 ? 'The page could not be built; the server log has the details.' : body.message;
     return sendPage(reply, errorPage(ctx.base, 'overview', `Error ${status}`, message), status);
   });
 

@@ -2,7 +2,9 @@
  * The ROC curve a training run stores as the artifact runs/<runId>/artifacts/roc.json = { fpr: number[], tpr: number[] }.
  * Missing is normal (older runs, parent runs); a malformed file is reported on the page rather than failing it.
  */
+import { InvalidInputError, NotFoundError } from '../errors.js';
 
+/** Reads an artifact; a missing one throws NotFoundError (the artifact repositories' ArtifactNotFoundError). */
 export type ArtifactReader = (key: string) => Promise<Buffer>;
 
 export interface RocCurve {
@@ -35,33 +37,22 @@ export function parseRoc(text: string): RocCurve {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new Error(`roc.json is not JSON (${(error as Error).message})`);
+    throw new InvalidInputError(`roc.json is not JSON (${(error as Error).message})`);
   }
   const { fpr, tpr } = (value ?? {}) as { fpr?: unknown; tpr?: unknown };
   for (const [name, arr] of [['fpr', fpr], ['tpr', tpr]] as const) {
-    if (!Array.isArray(arr)) throw new Error(`roc.json field "${name}" must be an array of numbers`);
+    if (!Array.isArray(arr)) throw new InvalidInputError(`roc.json field "${name}" must be an array of numbers`);
     const bad = arr.findIndex((v) => typeof v !== 'number' || !(v >= 0 && v <= 1));
-    if (bad >= 0) throw new Error(`roc.json ${name}[${bad}] = ${JSON.stringify(arr[bad])} is not a rate in [0, 1]`);
+    if (bad >= 0) throw new InvalidInputError(`roc.json ${name}[${bad}] = ${JSON.stringify(arr[bad])} is not a rate in [0, 1]`);
   }
   const f = fpr as number[];
   const t = tpr as number[];
-  if (f.length !== t.length) throw new Error(`roc.json has ${f.length} fpr values but ${t.length} tpr values`);
-  if (f.length < 2) throw new Error('roc.json needs at least two points');
+  if (f.length !== t.length) throw new InvalidInputError(`roc.json has ${f.length} fpr values but ${t.length} tpr values`);
+  if (f.length < 2) throw new InvalidInputError('roc.json needs at least two points');
   const order = f.map((_, i) => i).sort((a, b) => f[a] - f[b] || t[a] - t[b]);
   const sortedF = order.map((i) => f[i]);
   const sortedT = order.map((i) => t[i]);
   return { fpr: sortedF, tpr: sortedT, auc: trapezoidAuc(sortedF, sortedT) };
-}
-
-function isNotFound(error: unknown): boolean {
-  const e = error as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
-  return (
-    e?.name === 'ArtifactNotFoundError' ||
-    e?.name === 'NoSuchKey' ||
-    e?.name === 'NotFound' ||
-    e?.code === 'ENOENT' ||
-    e?.$metadata?.httpStatusCode === 404
-  );
 }
 
 export async function loadRoc(read: ArtifactReader | undefined, runId: string): Promise<RocLookup> {
@@ -70,7 +61,7 @@ export async function loadRoc(read: ArtifactReader | undefined, runId: string): 
   try {
     bytes = await read(rocArtifactKey(runId));
   } catch (error) {
-    if (isNotFound(error)) return { kind: 'absent' };
+    if (error instanceof NotFoundError) return { kind: 'absent' };
     return { kind: 'problem', reason: `could not read ${rocArtifactKey(runId)}: ${(error as Error).message}` };
   }
   try {

@@ -1,4 +1,5 @@
 /** Data helpers: write the built-in sample data set. */
+import { InvalidInputError } from '../../errors.js';
 import type { Command } from 'commander';
 
 export function registerDataCommands(program: Command): void {
@@ -10,8 +11,8 @@ export function registerDataCommands(program: Command): void {
     .action(async (file: string, flags: { rows: string; seed: string }) => {
       const rows = Number(flags.rows);
       const seed = Number(flags.seed);
-      if (!Number.isInteger(rows) || rows < 1) throw new Error(`--rows must be a positive integer, got "${flags.rows}"`);
-      if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got "${flags.seed}"`);
+      if (!Number.isInteger(rows) || rows < 1) throw new InvalidInputError(`--rows must be a positive integer, got "${flags.rows}"`);
+      if (!Number.isInteger(seed)) throw new InvalidInputError(`--seed must be an integer, got "${flags.seed}"`);
       const { writeLoanSample } = await import('../../data/sample.js');
       await writeLoanSample(file, { rows, seed });
       process.stdout.write(`wrote ${rows} rows to ${file}\n`);

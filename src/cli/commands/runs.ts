@@ -1,4 +1,6 @@
 /** Workflow commands: run a DAG, look at run history and task logs, retry, schedule, and start workers. */
+import { InvalidInputError, NotFoundError } from '../../errors.js';
+import { statSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Command } from 'commander';
 import type { AppContext } from '../../context.js';
@@ -49,14 +51,14 @@ interface RunFlags {
 /** A whole number from a flag, or an error naming the flag. */
 function integerFlag(flag: string, raw: string, min: number): number {
   const value = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(value) || value < min) throw new Error(`${flag} must be an integer >= ${min}, got "${raw}"`);
+  if (raw.trim() === '' || !Number.isInteger(value) || value < min) throw new InvalidInputError(`${flag} must be an integer >= ${min}, got "${raw}"`);
   return value;
 }
 
 function searchFromFlags(flags: RunFlags): TrainingConf['search'] {
   if (flags.searchTrials === undefined) {
-    if (flags.searchFolds !== undefined) throw new Error('--search-folds needs --search-trials');
-    if (flags.searchSeed !== undefined) throw new Error('--search-seed needs --search-trials');
+    if (flags.searchFolds !== undefined) throw new InvalidInputError('--search-folds needs --search-trials');
+    if (flags.searchSeed !== undefined) throw new InvalidInputError('--search-seed needs --search-trials');
     return undefined;
   }
   return {
@@ -80,13 +82,13 @@ export function confFromFlags(flags: RunFlags): TrainingConf {
   };
   if (flags.seed !== undefined) {
     conf.seed = Number(flags.seed);
-    if (!Number.isInteger(conf.seed)) throw new Error(`--seed must be an integer, got "${flags.seed}"`);
+    if (!Number.isInteger(conf.seed)) throw new InvalidInputError(`--seed must be an integer, got "${flags.seed}"`);
   }
   if (flags.estimators) {
     const names = flags.estimators.split(',').map((s) => s.trim());
     for (const n of names) {
       if (!(ESTIMATOR_NAMES as readonly string[]).includes(n)) {
-        throw new Error(`--estimators: unknown "${n}" (${ESTIMATOR_NAMES.join(', ')})`);
+        throw new InvalidInputError(`--estimators: unknown "${n}" (${ESTIMATOR_NAMES.join(', ')})`);
       }
     }
     conf.estimators = names as TrainingConf['estimators'];
@@ -172,6 +174,20 @@ function exitCodeOf(signal: NodeJS.Signals): number {
   return 128 + constants.signals[signal];
 }
 
+/**
+ * A data file given on the command line exists and is a file (tasks running here read it; a queue's workers may see
+ * another file system, so with a queue the load task is the judge).
+ */
+function checkDataFile(file: string): void {
+  let info;
+  try {
+    info = statSync(file);
+  } catch {
+    throw new InvalidInputError(`--data: file not found: ${file}`);
+  }
+  if (!info.isFile()) throw new InvalidInputError(`--data: ${file} is not a file`);
+}
+
 function seconds(start: string | null, end: string | null): number | null {
   return start && end ? (Date.parse(end) - Date.parse(start)) / 1000 : null;
 }
@@ -183,8 +199,12 @@ export function registerRunCommands(program: Command): void {
       .description(`run a workflow now: ${DAG_IDS.join(', ')}`)
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (dagId: string, flags: RunFlags) => {
+    // Every option is checked before the database is opened or anything runs.
+    const conf = confFromFlags(flags);
+    checkConf(dagId, conf);
+    if (conf.data !== undefined && !process.env.MLDEPLOY_QUEUE_URL) checkDataFile(conf.data);
     await withContext(async (app) => {
-      const run = await runDag(app, dagId, confFromFlags(flags));
+      const run = await runDag(app, dagId, conf);
       const train = run.tasks.find((t) => t.taskId === 'train_model');
       const result = train?.output as Record<string, unknown> | undefined;
       if (flags.json) {
@@ -236,7 +256,7 @@ export function registerRunCommands(program: Command): void {
       await withContext(async (app) => {
         const runner = await createRunner(app);
         const run = await runner.getRun(runId);
-        if (!run) throw new Error(`No dag run "${runId}" (see mldeploy runs list)`);
+        if (!run) throw new NotFoundError('DAG run', runId, { message: `No dag run "${runId}" (see mldeploy runs list)` });
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
           return;
@@ -282,9 +302,9 @@ export function registerRunCommands(program: Command): void {
   addRunFlags(schedule.command('set <dag> <cron>').description('e.g. schedule set training "0 3 * * *" --data data.csv --target y')).action(
     async (dagId: string, cron: string, flags: RunFlags) => {
       const { setSchedule } = await schedulerModule();
+      const conf = confFromFlags(flags);
+      checkConf(dagId, conf);
       await withContext(async (app) => {
-        const conf = confFromFlags(flags);
-        checkConf(dagId, conf);
         await setSchedule(app.store, dagId, cron, conf as Record<string, unknown>);
         process.stdout.write(`scheduled ${dagId} at "${cron}"\n`);
       });
@@ -330,7 +350,7 @@ export function registerRunCommands(program: Command): void {
     .action(async (flags: { concurrency: string }) => {
       const [{ buildDags }, { startWorker }] = await Promise.all([dagsModule(), import('../../pipeline/worker.js')]);
       const app = await openCliContext();
-      if (!app.config.queueUrl) throw new Error('worker needs MLDEPLOY_QUEUE_URL=redis://... (or --queue-url)');
+      if (!app.config.queueUrl) throw new InvalidInputError('worker needs MLDEPLOY_QUEUE_URL=redis://... (or --queue-url)');
       const worker = await startWorker({
         redisUrl: app.config.queueUrl,
         store: app.store,

@@ -1,4 +1,5 @@
 /** `mldeploy serve` (the API, on one or more processes) and `mldeploy up` (train if needed, then serve: the laptop path). */
+import { InvalidInputError } from '../../errors.js';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../../config.js';
@@ -60,7 +61,7 @@ function printDashboardUrl(url: string, adminToken: string | undefined): void {
 function workersFrom(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--workers must be a whole number from 1, got "${text}"`);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidInputError(`--workers must be a whole number from 1, got "${text}"`);
   return n;
 }
 
@@ -103,7 +104,7 @@ export function registerServeCommands(program: Command): void {
         } else {
           let conf;
           if (flags.data) {
-            if (!flags.target) throw new Error('--target is required with --data');
+            if (!flags.target) throw new InvalidInputError('--target is required with --data');
             conf = confFromFlags({ data: flags.data, target: flags.target, positiveLabel: flags.positiveLabel });
           } else {
             const { writeLoanSample } = await import('../../data/sample.js');

@@ -2,6 +2,7 @@
  * Runs task attempts in this process, at most `concurrency` at a time (the laptop default). Retry delays are timers:
  * if the process stops, waiting attempts stay queued in the database and `recoverStaleRuns` fails them for a retry.
  */
+import { InvalidInputError } from '../../errors.js';
 import { attemptKey, type AttemptHandler, type Executor, type SubmitOptions, type TaskAttemptRef } from './executor.js';
 
 export interface InProcessExecutorOptions {
@@ -23,7 +24,7 @@ export class InProcessExecutor implements Executor {
   constructor(options: InProcessExecutorOptions = {}) {
     const concurrency = options.concurrency ?? 4;
     if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
-      throw new Error(`Executor concurrency must be a positive integer, got ${concurrency}`);
+      throw new InvalidInputError(`Executor concurrency must be a positive integer, got ${concurrency}`);
     }
     this.concurrency = concurrency;
   }

@@ -1,4 +1,5 @@
 /** Picks the executor from the queue URL: none for in-process, redis:// or rediss:// for BullMQ workers. */
+import { InvalidInputError } from '../../errors.js';
 import { redactUrl } from '../../db/connect.js';
 import { BullMQExecutor } from './bullmq.js';
 import type { Executor } from './executor.js';
@@ -17,7 +18,7 @@ export function createExecutor(queueUrl?: string, options: CreateExecutorOptions
   if (/^rediss?:\/\//i.test(queueUrl)) {
     return new BullMQExecutor({ redisUrl: queueUrl, queueName: options.queueName, prefix: options.prefix });
   }
-  throw new Error(
+  throw new InvalidInputError(
     `Unsupported queue URL "${redactUrl(queueUrl)}": ` +
       'use redis://host:port (BullMQ workers) or leave it unset (in-process)',
   );

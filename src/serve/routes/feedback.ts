@@ -1,7 +1,7 @@
 /** POST /feedback: attaches the true label to a stored prediction, for monitoring live accuracy. */
 import type { FastifyInstance } from 'fastify';
 import type { ServeContext } from '../app.js';
-import { ServeError } from '../errors.js';
+import { NotFoundError } from '../../errors.js';
 import { errorSchema } from '../openapi.js';
 import { strictAjv } from '../row-contract.js';
 
@@ -53,7 +53,7 @@ export function registerFeedbackRoute(app: FastifyInstance, context: ServeContex
       // MySQL counts changed rows, not matched ones: re-sending the same label can report 0, so check existence.
       if (Number(result.numUpdatedRows) === 0) {
         const found = await context.store.db.selectFrom('predictions').select('id').where('id', '=', id).executeTakeFirst();
-        if (!found) throw new ServeError(404, 'unknown_prediction', `No prediction with id "${id}"`);
+        if (!found) throw new NotFoundError('prediction', id, { code: 'unknown_prediction', message: `No prediction with id "${id}"` });
       }
       return { prediction_id: id, label, label_at: labelAt };
     },

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ServeContext } from '../app.js';
-import { ServeError } from '../errors.js';
+import { UnavailableError } from '../../errors.js';
 import { timeOrderedUuid } from '../ids.js';
 import { PredictionLogUnavailable, type PredictionRecord } from '../prediction-log.js';
 import { predictionAnswerSchema, errorSchema } from '../openapi.js';
@@ -95,7 +95,7 @@ async function predict(
   try {
     await context.predictionLog.append(records);
   } catch (error) {
-    if (error instanceof PredictionLogUnavailable) throw new ServeError(503, 'prediction_log_unavailable', error.message);
+    if (error instanceof PredictionLogUnavailable) throw new UnavailableError(error.message, { code: 'prediction_log_unavailable' });
     throw error;
   }
   const { positiveLabel, negativeLabel } = model.signature.target;

@@ -2,6 +2,7 @@
  * Artifacts in an S3 bucket (AWS S3, MinIO or any S3-compatible server), under an optional key prefix:
  * `s3://bucket/optional/prefix`. Connection settings come from options, then the environment.
  */
+import { NotFoundError, UnavailableError } from '../../errors.js';
 import { createRequire } from 'node:module';
 import type * as S3Sdk from '@aws-sdk/client-s3';
 import { ArtifactNotFoundError, InvalidInputError } from '../errors.js';
@@ -160,12 +161,12 @@ export class S3ArtifactRepository implements ArtifactRepository {
     } catch (error) {
       const err = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
       if (err.name === 'NoSuchBucket') {
-        throw new Error(`S3 bucket "${this.bucket}" does not exist (artifact store ${this.url})`, { cause: error });
+        throw new NotFoundError('S3 bucket', this.bucket, { message: `S3 bucket "${this.bucket}" does not exist (artifact store ${this.url})`, cause: error });
       }
       if (err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata?.httpStatusCode === 404) {
         throw new ArtifactNotFoundError(key);
       }
-      throw new Error(`S3 ${operation} of "${key}" in ${this.url} failed: ${err.message ?? err.name}`, { cause: error });
+      throw new UnavailableError(`S3 ${operation} of "${key}" in ${this.url} failed: ${err.message ?? err.name}`, { cause: error });
     }
   }
 }

@@ -16,11 +16,14 @@ export interface Paged<T> {
   items: T[];
 }
 
-/** Clamps a requested page to 1..MAX_PAGE_SIZE rows from offset >= 0. */
+/** The largest offset sent to the database: every driver takes it as an exact integer. */
+export const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
+
+/** Clamps a requested page to 1..MAX_PAGE_SIZE rows from offset 0..MAX_OFFSET (far past the end: an empty page). */
 export function pageRequest(limit: number | undefined, offset: number | undefined, defaultLimit = 50): PageRequest {
   const wanted = limit === undefined || !Number.isFinite(limit) ? defaultLimit : Math.floor(limit);
   const from = offset === undefined || !Number.isFinite(offset) ? 0 : Math.floor(offset);
-  return { limit: Math.min(Math.max(wanted, 1), MAX_PAGE_SIZE), offset: Math.max(from, 0) };
+  return { limit: Math.min(Math.max(wanted, 1), MAX_PAGE_SIZE), offset: Math.min(Math.max(from, 0), MAX_OFFSET) };
 }
 
 /** A JSON text column as a value; a corrupt or empty column reads as null rather than failing the whole page. */

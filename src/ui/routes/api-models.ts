@@ -1,9 +1,9 @@
 /** GET /api/models and /api/models/:name: the registry with versions, aliases and the promotion audit trail. */
 import type { FastifyInstance } from 'fastify';
+import { NotFoundError } from '../../errors.js';
 import type { DashboardContext } from '../context.js';
 import { pageRequest } from '../queries/common.js';
 import { getModel, listModels } from '../queries/models.js';
-import { notFound } from './http.js';
 import { TAG, errorResponse, modelDetail, modelList } from './schemas.js';
 
 export function registerModelApi(app: FastifyInstance, ctx: DashboardContext): void {
@@ -33,9 +33,9 @@ export function registerModelApi(app: FastifyInstance, ctx: DashboardContext): v
         response: { 200: modelDetail, 404: errorResponse },
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const model = await getModel(ctx.db, request.params.name, pageRequest(request.query.events, 0, 200).limit);
-      if (!model) return notFound(reply, `model "${request.params.name}" is not registered`);
+      if (!model) throw new NotFoundError('model', request.params.name, { message: `model "${request.params.name}" is not registered` });
       return model;
     },
   );

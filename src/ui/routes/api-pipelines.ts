@@ -1,9 +1,9 @@
 /** GET /api/dag-runs and /api/dag-runs/:id: pipeline runs, their tasks, attempts and logs. */
 import type { FastifyInstance } from 'fastify';
+import { NotFoundError } from '../../errors.js';
 import type { DashboardContext } from '../context.js';
 import { pageRequest } from '../queries/common.js';
 import { getDagRun, listDagRuns } from '../queries/dag-runs.js';
-import { notFound } from './http.js';
 import { TAG, dagRunDetail, dagRunList, errorResponse, pageQuery } from './schemas.js';
 
 export function registerPipelineApi(app: FastifyInstance, ctx: DashboardContext): void {
@@ -36,9 +36,9 @@ export function registerPipelineApi(app: FastifyInstance, ctx: DashboardContext)
         response: { 200: dagRunDetail, 404: errorResponse },
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const run = await getDagRun(ctx.db, request.params.id);
-      if (!run) return notFound(reply, `DAG run "${request.params.id}" not found`);
+      if (!run) throw new NotFoundError('DAG run', request.params.id, { message: `DAG run "${request.params.id}" not found` });
       return run;
     },
   );

@@ -1,5 +1,6 @@
 /** GET /api/predictions and /api/predictions/stats: what the served models predicted, and how that moves over time. */
 import type { FastifyInstance } from 'fastify';
+import { InvalidInputError } from '../../errors.js';
 import type { DashboardContext } from '../context.js';
 import { pageRequest } from '../queries/common.js';
 import { predictionStats, type StatsBucket } from '../queries/prediction-stats.js';
@@ -11,7 +12,7 @@ export function isoParam(name: string, value: string | undefined): string | unde
   if (value === undefined || value === '') return undefined;
   const ms = Date.parse(value);
   if (!Number.isFinite(ms)) {
-    throw Object.assign(new Error(`querystring/${name} must be an ISO date or time, got "${value}"`), { statusCode: 400 });
+    throw new InvalidInputError(`query parameter ${name} must be an ISO date or time, got "${value}"`);
   }
   return new Date(ms).toISOString();
 }

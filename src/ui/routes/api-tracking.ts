@@ -1,10 +1,10 @@
 /** GET /api/experiments, /api/runs, /api/runs/:id and a metric's history: the tracking store, read-only. */
 import type { FastifyInstance } from 'fastify';
+import { NotFoundError } from '../../errors.js';
 import type { DashboardContext } from '../context.js';
 import { pageRequest } from '../queries/common.js';
 import { findExperiment, listExperiments } from '../queries/experiments.js';
 import { TOP_LEVEL, getRun, listRuns, metricHistory, runExists } from '../queries/runs.js';
-import { notFound } from './http.js';
 import { TAG, errorResponse, experimentList, metricHistory as metricHistorySchema, pageQuery, runDetail, runList } from './schemas.js';
 
 /** Where a run's own artifacts live, relative to the artifact root. */
@@ -43,12 +43,12 @@ export function registerTrackingApi(app: FastifyInstance, ctx: DashboardContext)
         response: { 200: runList, 404: errorResponse },
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const { experiment, parent, limit, offset } = request.query;
       let experimentId: string | undefined;
       if (experiment) {
         const found = await findExperiment(ctx.db, experiment);
-        if (!found) return notFound(reply, `experiment "${experiment}" not found (give its id or name)`);
+        if (!found) throw new NotFoundError('experiment', experiment, { message: `experiment "${experiment}" not found (give its id or name)` });
         experimentId = found.id;
       }
       return listRuns(ctx.db, { experimentId, parent: parent || undefined, ...pageRequest(limit, offset) });
@@ -65,9 +65,9 @@ export function registerTrackingApi(app: FastifyInstance, ctx: DashboardContext)
         response: { 200: runDetail, 404: errorResponse },
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const run = await getRun(ctx.db, request.params.id);
-      if (!run) return notFound(reply, `run "${request.params.id}" not found`);
+      if (!run) throw new NotFoundError('run', request.params.id, { message: `run "${request.params.id}" not found` });
       const artifacts = ctx.options.listArtifacts ? await ctx.options.listArtifacts(runArtifactPrefix(run.id)) : null;
       return { ...run, artifacts };
     },
@@ -87,11 +87,12 @@ export function registerTrackingApi(app: FastifyInstance, ctx: DashboardContext)
         response: { 200: metricHistorySchema, 404: errorResponse },
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const { id, key } = request.params;
       const points = await metricHistory(ctx.db, id, key);
       if (points.length === 0) {
-        return notFound(reply, (await runExists(ctx.db, id)) ? `run "${id}" has no metric "${key}"` : `run "${id}" not found`);
+        if (await runExists(ctx.db, id)) throw new NotFoundError('metric', key, { message: `run "${id}" has no metric "${key}"` });
+        throw new NotFoundError('run', id, { message: `run "${id}" not found` });
       }
       return { runId: id, key, points };
     },

@@ -1,10 +1,6 @@
 /** Small reply helpers shared by the API and page routes. */
 import type { FastifyReply } from 'fastify';
 
-export function notFound(reply: FastifyReply, message: string) {
-  return reply.code(404).send({ statusCode: 404, error: 'Not Found', message });
-}
-
 /** Pages run no script and load nothing from elsewhere; the policy says so to the browser. */
 export const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',

@@ -22,11 +22,23 @@ function paged(item: unknown) {
   return object({ total: int, limit: int, offset: int, items: { type: 'array', items: item } });
 }
 
-export const errorResponse = object({ statusCode: int, error: str, message: str });
+/** The API's error body (see src/serve/errors.ts): `error` is a stable code. */
+export const errorResponse = {
+  type: 'object',
+  properties: {
+    error: str,
+    message: str,
+    details: { type: 'array', items: object({ field: str, message: str }) },
+  },
+  required: ['error', 'message'],
+} as const;
+
+/** Larger numbers are not exact in JSON and SQL drivers: an offset or limit past this is refused, not rounded. */
+const MAX_PAGE_NUMBER = Number.MAX_SAFE_INTEGER;
 
 export const pageQuery = {
-  limit: { type: 'integer', minimum: 1, description: 'page size (at most 500)' },
-  offset: { type: 'integer', minimum: 0, default: 0 },
+  limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE_NUMBER, description: 'page size (at most 500 are returned)' },
+  offset: { type: 'integer', minimum: 0, maximum: MAX_PAGE_NUMBER, default: 0 },
 } as const;
 
 const dagRunSummary = {

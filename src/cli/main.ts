@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ConflictError, InvalidInputError, MldeployError, NotFoundError, TimeoutError, UnavailableError } from '../errors.js';
 import { registerModelCommands } from './commands/models.js';
 import { registerRunCommands } from './commands/runs.js';
+import { registerMonitorCommands } from './commands/monitor.js';
 import { registerServeCommands } from './commands/serve.js';
 import { registerDataCommands } from './commands/data.js';
 
@@ -30,6 +31,7 @@ program.hook('preAction', (command) => {
 
 registerServeCommands(program);
 registerRunCommands(program);
+registerMonitorCommands(program);
 registerModelCommands(program);
 registerDataCommands(program);
 

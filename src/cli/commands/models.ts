@@ -12,6 +12,11 @@ function headline(metrics: unknown): { val_auc?: number; test_auc?: number; esti
   return { estimator: m?.estimator, val_auc: m?.val?.roc_auc, test_auc: m?.test?.roc_auc };
 }
 
+/** The reference profile `show` prints comes from monitoring, loaded when the command runs. */
+const monitoring = () => import('../../monitor/index.js');
+
+const fixed = (value: number | null) => (value === null ? 'n/a' : Number.isInteger(value) ? String(value) : value.toPrecision(5));
+
 export function registerModelCommands(program: Command): void {
   const models = program.command('models').description('the model registry');
   models
@@ -42,8 +47,13 @@ export function registerModelCommands(program: Command): void {
           app.registry.events(name),
           app.registry.getAlias(name, PRODUCTION_ALIAS),
         ]);
+        // The reference profile monitoring compares live traffic with: the production version's, else the newest's.
+        const profiled = production ?? versions[0];
+        const { loadReferenceProfile, summariseProfile } = await monitoring();
+        const profile = profiled ? await loadReferenceProfile(app, profiled) : null;
+        const referenceProfile = profile ? { version: profiled.version, ...summariseProfile(profile) } : null;
         if (flags.json) {
-          process.stdout.write(`${JSON.stringify({ name, production: production?.version ?? null, versions, events }, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify({ name, production: production?.version ?? null, versions, events, referenceProfile }, null, 2)}\n`);
           return;
         }
         process.stdout.write(`${name}: production = ${production ? `v${production.version}` : 'none'}\n\nversions\n`);
@@ -58,6 +68,22 @@ export function registerModelCommands(program: Command): void {
         );
         process.stdout.write('\nhistory\n');
         printTable(events.map((e) => ({ when: e.createdAt, action: e.action, version: e.version, reason: e.reason })));
+        if (referenceProfile) {
+          const { rows, createdAt, features, prediction } = referenceProfile;
+          process.stdout.write(`\nreference profile of v${referenceProfile.version} (${rows} training rows, ${createdAt})\n`);
+          printTable(
+            [...features, prediction].map((f) => ({
+              column: f === prediction ? `${f.name} (test split)` : f.name,
+              kind: f.kind,
+              rows: f.rows,
+              missing: f.missing,
+              summary:
+                f.kind === 'numeric'
+                  ? `mean ${fixed(f.mean)} sd ${fixed(f.std)} range ${fixed(f.min)} to ${fixed(f.max)}, ${f.bins} quantile bins`
+                  : `${f.levels} levels: ${f.top.map(([level, n]) => `${level} ${n}`).join(', ')}`,
+            })),
+          );
+        }
       });
     });
   models

@@ -24,10 +24,11 @@ function configFrom(flags: ServeFlags): Config {
 /** The API server with the dashboard, mounted in every API process on that process's own services. */
 async function loadServer() {
   // The server stack (Fastify, the dashboard, the DAGs they show) loads only for `serve` and `up`.
-  const [{ serve }, { buildDags }, { dashboardPlugin }] = await Promise.all([
+  const [{ serve }, { buildDags }, { dashboardPlugin }, { monitoringPlugin }] = await Promise.all([
     import('../../serve/cluster.js'),
     import('../../pipeline/dags.js'),
     import('../../ui/index.js'),
+    import('../../monitor/plugin.js'),
   ]);
   const dashboard = (app: AppContext): AppPlugin[] => {
     const dags = buildDags(app);
@@ -41,6 +42,7 @@ async function loadServer() {
           dagShape: (dagId: string) => dags.find((d) => d.id === dagId)?.tasks,
         },
       },
+      { plugin: monitoringPlugin, options: { store: app.store, artifacts: app.artifacts, registry: app.registry } },
     ];
   };
   return { serve, dashboard };

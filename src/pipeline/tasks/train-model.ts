@@ -13,6 +13,7 @@ import { fitTabularModel, type EncodedLayout, type TabularModel } from '../../ml
 import { TabularPreprocessor, type Encoding, type TabularColumns } from '../../ml/preprocessing.js';
 import { randomSearchCV, type RandomSearchResult, type SampledParams, type SearchTrial } from '../../ml/search.js';
 import type { BinaryClassifier, FeatureSpec } from '../../ml/types.js';
+import { buildReferenceProfile, REFERENCE_PROFILE_PATH } from '../../monitor/index.js';
 import { runArtifactKey } from '../../tracking/index.js';
 import { evaluateForPromotion, type PromotionOutcome } from '../promotion.js';
 
@@ -187,6 +188,14 @@ export async function trainModel(ctx: AppContext, options: TrainModelOptions, lo
 
     const best = candidates.reduce((a, b) => (b.val.roc_auc > a.val.roc_auc ? b : a));
     log.info(`best on validation: ${best.estimator} (val ROC AUC ${best.val.roc_auc.toFixed(4)})`);
+    // What monitoring compares live traffic with: the train split's features and the test split's probabilities.
+    const profile = buildReferenceProfile({
+      features: signature.features.map((f) => ({ name: f.name, type: f.type, values: train.columns[f.name] })),
+      prediction: { name: 'probability', type: 'float', values: best.model.predictProbaColumns(test.columns) },
+      testLabels: test.y,
+      seed,
+    });
+    await ctx.tracking.logArtifact(best.runId, REFERENCE_PROFILE_PATH, JSON.stringify(profile));
     const version = await ctx.registry.registerVersion({
       name: options.modelName,
       runId: best.runId,

@@ -119,6 +119,7 @@ export function modelPage(base: string, model: ModelDetail): string {
       ['Production', production ? html`${badge('production', `v${production.version}`)} since ${formatTime(production.updatedAt)}` : 'no production version'],
       ['Aliases', model.aliases.length ? join(model.aliases.map((a) => html`<span class="tag">${a.alias} → v${a.version}</span>`)) : null],
       ['Registered', formatTime(model.createdAt)],
+      ['Monitoring', link(uiHref(base, ['models', model.name, 'monitoring']), 'drift and live quality')],
     ]),
     link(apiHref(base, ['models', model.name]), 'JSON'),
   )}

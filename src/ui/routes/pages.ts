@@ -19,6 +19,15 @@ import { getRun, listRuns, metricAcrossRuns, metricHistory, metricKeysOfExperime
 import { loadRoc } from '../roc.js';
 import { runArtifactPrefix } from './api-tracking.js';
 import { sendPage } from './http.js';
+import {
+  MAX_WINDOW,
+  computeMonitoringReport,
+  computeMonitoringTimeline,
+  featureDistributions,
+  type MonitorStores,
+} from '../../monitor/index.js';
+import { ArtifactNotFoundError, ModelRegistry, NotFoundError } from '../../tracking/index.js';
+import { monitoringPage } from '../pages/monitoring.js';
 
 type Q = Record<string, string | undefined>;
 
@@ -37,6 +46,20 @@ const MAX_HISTORY_CHARTS = 6;
 /** Runs in an experiment's metric chart, at most. */
 const MAX_CHART_RUNS = 200;
 const HIDDEN = { hide: true, tags: ['dashboard'] };
+/** Predictions per point of the monitoring page's drift and quality over time. */
+const TIMELINE_CHUNK_ROWS = 1000;
+
+/** Monitoring reads through the same stores as the CLI: the registry on the dashboard's database, its artifacts. */
+function monitorStores(ctx: DashboardContext): MonitorStores {
+  const read = ctx.options.readArtifact;
+  return {
+    store: ctx.options.store,
+    registry: new ModelRegistry(ctx.options.store),
+    artifacts: {
+      get: (key: string) => (read ? read(key) : Promise.reject(new ArtifactNotFoundError(key))),
+    },
+  };
+}
 
 export function registerPages(app: FastifyInstance, ctx: DashboardContext): void {
   const { db, base } = ctx;
@@ -107,6 +130,23 @@ export function registerPages(app: FastifyInstance, ctx: DashboardContext): void
     const model = await getModel(db, request.params.name, 200);
     if (!model) return sendPage(reply, errorPage(base, 'models', 'Model not found', `No model named "${request.params.name}" is registered.`), 404);
     return sendPage(reply, modelPage(base, model));
+  });
+
+  app.get<{ Params: { name: string }; Querystring: Q }>('/ui/models/:name/monitoring', { schema: HIDDEN }, async (request, reply) => {
+    const { name } = request.params;
+    const stores = monitorStores(ctx);
+    const window = int(request.query.window);
+    const options = { window: window && window >= 1 && window <= MAX_WINDOW ? window : undefined };
+    try {
+      const report = await computeMonitoringReport(stores, name, options);
+      const [distributions, timeline] = report.status === 'ok'
+        ? await Promise.all([featureDistributions(stores, name, options), computeMonitoringTimeline(stores, name, { chunks: 12, chunkRows: TIMELINE_CHUNK_ROWS })])
+        : [[], []];
+      return sendPage(reply, monitoringPage(base, { report, distributions, timeline }));
+    } catch (error) {
+      if (error instanceof NotFoundError) return sendPage(reply, errorPage(base, 'models', 'Nothing to monitor', error.message), 404);
+      throw error;
+    }
   });
 
   app.get<{ Querystring: Q }>('/ui/predictions', { schema: HIDDEN }, async (request, reply) => {

@@ -10,6 +10,11 @@ export type {
   FeatureType,
   Frame,
   Matrix,
+  MulticlassClassifier,
+  MulticlassScorer,
+  RegressionScorer,
+  Regressor,
+  Task,
 } from './ml/types.js';
 export { toFrame, takeRows } from './ml/frame.js';
 export { createRng, shuffleInPlace, type Rng } from './ml/random.js';
@@ -27,6 +32,7 @@ export {
   choice,
   HGB_SEARCH_SPACE,
   intRange,
+  kFold,
   logUniform,
   randomSearchCV,
   sampleParams,
@@ -36,6 +42,7 @@ export {
   type RandomSearchOptions,
   type RandomSearchResult,
   type SampledParams,
+  type SearchTask,
   type SearchParamValue,
   type SearchTrial,
 } from './ml/search.js';
@@ -85,3 +92,5 @@ export {
   type ModelFile,
 } from './ml/model-format.js';
 export { JsonShapeError } from './ml/json-check.js';
+// Gradient boosting for the other tasks (the binary classifier above fits K classes too).
+export { HistGradientBoostingRegressor, type HgbRegressorOptions, type RegressionLoss } from './ml/hgb/index.js';

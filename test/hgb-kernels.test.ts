@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LOSS } from '../src/ml/hgb/loss.js';
 import { createExecutor, type Executor, ThreadedExecutor } from '../src/ml/hgb/parallel.js';
 import { rowChunkFor } from '../src/ml/hgb/protocol.js';
 import { createSharedMemory, instantiateKernels } from '../src/ml/hgb/wasm-kernels.js';
@@ -61,7 +62,7 @@ describe('partition (rows split in chunks between threads)', () => {
 
   function executor(): Executor {
     const y = Float64Array.from({ length: nRows }, () => (rng.next() < 0.3 ? 1 : 0));
-    const exec = createExecutor(1, { nRows, nFeatures, nBins: 256, y, weight: null, baseline: 0, maxLeaves: 31, l2Regularization: 0, minSamplesLeaf: 20 });
+    const exec = createExecutor(1, { nRows, nFeatures, nBins: 256, y, weight: null, loss: LOSS.BINARY, nOutputs: 1, baseline: Float64Array.of(0), maxLeaves: 31, l2Regularization: 0, minSamplesLeaf: 20 });
     const { X } = exec.buffers;
     for (let i = 0; i < X.length; i++) X[i] = Math.floor(rng.next() * 256);
     exec.gradients();
@@ -113,7 +114,9 @@ describe('worker failures', () => {
       nBins: 256,
       y,
       weight: null,
-      baseline: 0,
+      loss: LOSS.BINARY,
+      nOutputs: 1,
+      baseline: Float64Array.of(0),
       maxLeaves: 31,
       l2Regularization: 0,
       minSamplesLeaf: 20,

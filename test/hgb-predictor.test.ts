@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HGB_FORMAT_VERSION, HGB_KIND, type HgbModelJSON, hgbScorerFromJSON, type HgbTreeJSON } from '../src/ml/hgb/index.js';
 import { MIN_PARALLEL_ROWS, scoreInParallel, setHgbScoringThreads } from '../src/ml/hgb/predict-pool.js';
-import { FlatForest } from '../src/ml/hgb/predictor.js';
+import { FlatForest, type ForestJSON } from '../src/ml/hgb/predictor.js';
 import { createRng, type Rng } from '../src/ml/random.js';
 import type { Frame } from '../src/ml/types.js';
 
@@ -11,6 +11,7 @@ import type { Frame } from '../src/ml/types.js';
  * value goes left when its integer part is in leftCategories and is missing when negative, >= 256 or unseen.
  */
 function referenceProba(model: HgbModelJSON, row: number[]): number {
+  if (typeof model.baseline !== 'number') throw new Error('a binary model has one baseline');
   const known = new Map(model.categorical.map((c) => [c.feature, new Set(c.categories)]));
   let raw = model.baseline;
   for (const tree of model.trees) {
@@ -67,7 +68,7 @@ function randomTree(rng: Rng, maxDepth: number): HgbTreeJSON {
   return tree;
 }
 
-function randomModel(seed: number, nTrees: number, withCategorical: boolean): HgbModelJSON {
+function randomModel(seed: number, nTrees: number, withCategorical: boolean): HgbModelJSON & ForestJSON {
   const rng = createRng(seed);
   const trees = Array.from({ length: nTrees }, (_, t) => randomTree(rng, t % 13));
   if (!withCategorical) {
@@ -140,7 +141,7 @@ describe('flat forest scoring', () => {
 
   it('keeps scorers of different widths apart', () => {
     const narrow = randomModel(7, 10, true);
-    const wide: HgbModelJSON = { ...randomModel(8, 10, true), nFeatures: 6, featureImportances: new Array(6).fill(0) };
+    const wide: HgbModelJSON & ForestJSON = { ...randomModel(8, 10, true), nFeatures: 6, featureImportances: new Array(6).fill(0) };
     const rows = randomRows(9, 100);
     const wideRows = rows.map((r) => [...r, 1, 2]);
     const [a, b] = [hgbScorerFromJSON(narrow), hgbScorerFromJSON(wide)];
@@ -153,7 +154,7 @@ describe('batch scoring on worker threads (needs the compiled worker: npm run bu
   const rows = randomRows(10, MIN_PARALLEL_ROWS * 2 + 77);
   const frame = toFrame(rows);
   /** Scores on the pool once its workers are up (the batches before that stay on the calling thread). */
-  const scoreOnPool = async (model: HgbModelJSON): Promise<Float64Array> => {
+  const scoreOnPool = async (model: ForestJSON): Promise<Float64Array> => {
     const forest = new FlatForest(model);
     const out = new Float64Array(frame.nRows);
     for (let attempt = 0; !scoreInParallel(forest, model, frame.columns, frame.nRows, out); attempt++) {

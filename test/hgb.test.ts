@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { LOSS } from '../src/ml/hgb/loss.js';
 import { binColumn, findThresholds } from '../src/ml/hgb/binning.js';
 import {
   HistGradientBoostingClassifier,
@@ -208,8 +209,8 @@ describe('class and sample weights', () => {
     const plain = new HistGradientBoostingClassifier({ maxIter: 20, nThreads: 1 }).fit(X, y);
     const balanced = new HistGradientBoostingClassifier({ maxIter: 20, classWeight: 'balanced', nThreads: 1 }).fit(X, y);
     const positives = mean(y);
-    expect(plain.toJSON().baseline).toBeCloseTo(Math.log(positives / (1 - positives)), 12);
-    expect(Math.abs(balanced.toJSON().baseline)).toBeLessThan(1e-12);
+    expect(plain.toJSON().baseline as number).toBeCloseTo(Math.log(positives / (1 - positives)), 12);
+    expect(Math.abs(balanced.toJSON().baseline as number)).toBeLessThan(1e-12);
     expect(Math.abs(mean(plain.predictProba(X)) - positives)).toBeLessThan(0.01);
     // Balanced weights: n / (2 n_c). The weighted mean probability matches the weighted positive rate, 1/2.
     const w = Array.from(y, (v) => (v ? 1 / (2 * positives) : 1 / (2 * (1 - positives))));
@@ -279,7 +280,7 @@ describe('threads', () => {
   const y = Float64Array.from({ length: n }, (_, i) => (X.columns[0][i] + X.columns[1][i] * X.columns[2][i] > 0.7 ? 1 : 0));
 
   it('fits with worker threads (compiled worker from dist/)', () => {
-    const exec = createExecutor(2, { nRows: n, nFeatures: 10, nBins: 256, y, weight: null, baseline: 0, maxLeaves: 31, l2Regularization: 0, minSamplesLeaf: 20 });
+    const exec = createExecutor(2, { nRows: n, nFeatures: 10, nBins: 256, y, weight: null, loss: LOSS.BINARY, nOutputs: 1, baseline: Float64Array.of(0), maxLeaves: 31, l2Regularization: 0, minSamplesLeaf: 20 });
     try {
       expect(exec).toBeInstanceOf(ThreadedExecutor);
     } finally {
@@ -335,10 +336,12 @@ describe('options and inputs', () => {
     expect(() => new HistGradientBoostingClassifier({ maxBins: 256 })).toThrow(/maxBins must be an integer in \[2, 255\]/);
     expect(() => new HistGradientBoostingClassifier({ learningRate: 0 })).toThrow(/learningRate/);
     expect(() => new HistGradientBoostingClassifier({ maxLeafNodes: 1 })).toThrow(/maxLeafNodes/);
-    expect(() => new HistGradientBoostingClassifier({ classWeight: { 0: 1 } as never })).toThrow(/classWeight/);
+    expect(() => new HistGradientBoostingClassifier({ classWeight: { 0: -1 } })).toThrow(/classWeight\[0\]/);
+    expect(() => new HistGradientBoostingClassifier({ classWeight: { a: 1 } as never })).toThrow(/classWeight must be/);
     expect(() => new HistGradientBoostingClassifier({ maxIters: 3 } as never)).toThrow(/unknown option "maxIters"/);
     const clf = new HistGradientBoostingClassifier({ nThreads: 1 });
-    expect(() => clf.fit([[1], [2]], [0, 2])).toThrow(/y\[1\] must be 0 or 1/);
+    expect(() => clf.fit([[1], [2]], [0, 0.5])).toThrow(/y\[1\] must be a class code/);
+    expect(() => clf.fit([[1], [2]], [0, 2])).toThrow(/no row of class 1/);
     expect(() => clf.fit([[1], [2]], [1, 1])).toThrow(/both classes/);
     expect(() => clf.fit([[1], [2]], [0, 1], [1, -1])).toThrow(/sampleWeight\[1\]/);
     expect(() => clf.predictProba([[1]])).toThrow(/not fitted/);

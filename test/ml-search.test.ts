@@ -9,6 +9,7 @@ import {
   choice,
   HGB_SEARCH_SPACE,
   intRange,
+  kFold,
   logUniform,
   randomSearchCV,
   sampleParams,
@@ -91,7 +92,7 @@ describe('stratifiedKFold', () => {
 
   it('refuses more folds than rows of a class, and labels other than 0/1', () => {
     expect(() => stratifiedKFold([0, 0, 0, 1, 1, 0], 3, 0)).toThrow('class 1 has 2 rows, fewer than the 3 folds');
-    expect(() => stratifiedKFold([0, 1, 2], 2, 0)).toThrow('y[2] must be 0 or 1, got 2');
+    expect(() => stratifiedKFold([0, 1, 2.5], 2, 0)).toThrow('y[2] must be a class code (0 or 1, or 0..K-1), got 2.5');
     expect(() => stratifiedKFold([0, 1], 1, 0)).toThrow('folds must be an integer in [2, 255], got 1');
   });
 });
@@ -151,5 +152,42 @@ describe('randomSearchCV', () => {
     await expect(randomSearchCV({ X, y, space: { maxDepht: intRange(1, 3) }, trials: 2, folds: 2 })).rejects.toThrow(
       'unknown option "maxDepht"',
     );
+  });
+});
+
+describe('randomSearchCV per task', () => {
+  const n = 600;
+  const rng = createRng(21);
+  const rows = Array.from({ length: n }, () => [rng.next(), rng.next(), rng.next()]);
+  const X: number[][] = rows;
+  const space = { maxDepth: intRange(1, 3), learningRate: logUniform(0.05, 0.5), maxIter: intRange(10, 30) };
+
+  it('multi-class: stratified folds over all classes, scored by minus the log loss (held-out, as neg_log_loss)', async () => {
+    const y = rows.map(([a, b]) => (a > 0.66 ? 2 : b > 0.5 ? 1 : 0));
+    const folds = stratifiedKFold(y, 3, 5);
+    for (let c = 0; c < 3; c++) {
+      const perFold = [0, 1, 2].map((f) => y.filter((v, i) => v === c && folds[i] === f).length);
+      expect(Math.max(...perFold) - Math.min(...perFold)).toBeLessThanOrEqual(1);
+    }
+    const result = await randomSearchCV({ X, y, task: 'multiclass', space, trials: 3, folds: 3, seed: 5, concurrency: 2 });
+    for (const t of result.trials) {
+      expect(t.foldScores).toHaveLength(3);
+      // Minus a log loss: below 0, and far better than the 3-class uniform guess (-log 3) on this separable target.
+      for (const score of t.foldScores) expect(score).toBeLessThan(0);
+      expect(t.meanScore).toBeGreaterThan(-Math.log(3) / 2);
+    }
+  });
+
+  it('regression: shuffled folds, scored by R^2', async () => {
+    const y = rows.map(([a, b, c]) => 3 * a + (b > 0.5 ? 2 : 0) + 0.1 * c);
+    const folds = kFold(n, 4, 2);
+    expect([0, 1, 2, 3].map((f) => folds.filter((v) => v === f).length)).toEqual([150, 150, 150, 150]);
+    const result = await randomSearchCV({ X, y, task: 'regression', baseParams: { loss: 'absolute_error' }, space, trials: 3, folds: 4, seed: 2, concurrency: 2 });
+    for (const t of result.trials) {
+      expect(t.foldScores).toHaveLength(4);
+      for (const score of t.foldScores) expect(score).toBeLessThanOrEqual(1);
+    }
+    expect(result.best.meanScore).toBeGreaterThan(0.8);
+    await expect(randomSearchCV({ X, y, task: 'regression', baseParams: { loss: 'huber' as never }, trials: 1, folds: 2 })).rejects.toThrow(/loss must be/);
   });
 });

@@ -1,14 +1,16 @@
 /**
- * Random hyperparameter search with stratified k-fold cross-validation, like scikit-learn's RandomizedSearchCV with
- * scoring='roc_auc'. Trials are drawn up front from the seed and each (trial, fold) fit runs on a pool of worker
- * threads that share the data through SharedArrayBuffers and fit on one thread each, so the result depends on the
- * seed only, never on the concurrency or the order in which fits finish.
+ * Random hyperparameter search of gradient boosting with k-fold cross-validation, like scikit-learn's
+ * RandomizedSearchCV, per task: a binary classifier scored by ROC AUC (scoring='roc_auc'), a multi-class one by minus
+ * the log loss ('neg_log_loss'), both on stratified folds, and a regressor by R^2 ('r2', its default) on shuffled
+ * folds. Trials are drawn up front from the seed and each (trial, fold) fit runs on a pool of worker threads that share
+ * the data through SharedArrayBuffers and fit on one thread each, so the result depends on the seed only, never on the
+ * concurrency or the order in which fits finish.
  */
 import { Worker } from 'node:worker_threads';
 import { toFrame } from './frame.js';
 import { createRng, shuffleInPlace } from './random.js';
 import type { FoldResult, FoldTask, SearchWorkerData } from './search-worker.js';
-import { HistGradientBoostingClassifier, type HgbOptions } from './hgb/index.js';
+import { HistGradientBoostingClassifier, HistGradientBoostingRegressor, type HgbOptions, type HgbRegressorOptions } from './hgb/index.js';
 import type { Matrix } from './types.js';
 import { compiledWorkerUrl } from './worker-url.js';
 import { usableCpus } from '../cpus.js';
@@ -77,17 +79,24 @@ function checkDistribution(name: string, dist: ParamDistribution): void {
   }
 }
 
+/** What a search fits and how it scores a fold. */
+export type SearchTask = 'binary' | 'multiclass' | 'regression';
+
 /**
- * The fold (0..k-1) of each row, stratified by label: each class is shuffled on its own and dealt round the folds, the
- * second class continuing where the first stopped, so every fold keeps the class ratio (to one row per class) and the
- * fold sizes differ by at most one row. Needs at least k rows of each class, so that every fold can be scored.
+ * The fold (0..k-1) of each row, stratified by class code (0/1, or 0..K-1): each class is shuffled on its own and
+ * dealt round the folds, each class continuing where the one before stopped, so every fold keeps the class ratios (to
+ * one row per class) and the fold sizes differ by at most one row. Needs at least k rows of each class, so that every
+ * fold can be scored.
  */
 export function stratifiedKFold(y: ArrayLike<number>, k: number, seed: number): Uint8Array {
   if (!Number.isInteger(k) || k < 2 || k > 255) throw new RangeError(`stratifiedKFold: folds must be an integer in [2, 255], got ${k}`);
   const byClass: number[][] = [[], []];
   for (let i = 0; i < y.length; i++) {
     const label = y[i];
-    if (label !== 0 && label !== 1) throw new RangeError(`stratifiedKFold: y[${i}] must be 0 or 1, got ${label}`);
+    if (!Number.isInteger(label) || label < 0 || label > 255) {
+      throw new RangeError(`stratifiedKFold: y[${i}] must be a class code (0 or 1, or 0..K-1), got ${label}`);
+    }
+    while (byClass.length <= label) byClass.push([]);
     byClass[label].push(i);
   }
   byClass.forEach((rows, label) => {
@@ -106,11 +115,22 @@ export function stratifiedKFold(y: ArrayLike<number>, k: number, seed: number): 
   return folds;
 }
 
+/** The fold (0..k-1) of each of n rows: shuffled, then dealt round the folds (sizes differ by at most one row). */
+export function kFold(n: number, k: number, seed: number): Uint8Array {
+  if (!Number.isInteger(k) || k < 2 || k > 255) throw new RangeError(`kFold: folds must be an integer in [2, 255], got ${k}`);
+  if (n < k) throw new RangeError(`kFold: ${n} rows are fewer than the ${k} folds`);
+  const rows = shuffleInPlace(Array.from({ length: n }, (_, i) => i), createRng(seed));
+  const folds = new Uint8Array(n);
+  rows.forEach((row, i) => (folds[row] = i % k));
+  return folds;
+}
+
 export interface SearchTrial {
   /** Position in the order trials were drawn (0-based). */
   index: number;
   params: SampledParams;
-  /** ROC AUC on each held-out fold, in fold order. */
+  /** The task's score on each held-out fold, in fold order: ROC AUC (binary), minus the mean log loss (multi-class),
+   * R^2 (regression); higher is better. */
   foldScores: number[];
   meanScore: number;
   /** Population standard deviation of the fold scores (numpy's default, as scikit-learn's std_test_score). */
@@ -121,13 +141,16 @@ export interface SearchTrial {
 
 export interface RandomSearchOptions {
   X: Matrix;
-  /** 0/1 labels. */
+  /** 0/1 labels (binary), class codes 0..K-1 (multi-class) or targets (regression). */
   y: ArrayLike<number>;
+  /** Default 'binary': HistGradientBoostingClassifier for 'binary' and 'multiclass', HistGradientBoostingRegressor for
+   * 'regression'. */
+  task?: SearchTask;
   /** Default HGB_SEARCH_SPACE. */
   space?: ParamSpace;
-  /** HistGradientBoostingClassifier options every trial shares (e.g. categoricalFeatures); sampled params override
+  /** Estimator options every trial shares (e.g. categoricalFeatures, a regressor's loss); sampled params override
    * them. Each fit runs with nThreads 1: the parallelism is across fits. */
-  baseParams?: HgbOptions;
+  baseParams?: HgbOptions | HgbRegressorOptions;
   trials: number;
   /** Default 5. */
   folds?: number;
@@ -140,7 +163,7 @@ export interface RandomSearchOptions {
 }
 
 export interface RandomSearchResult {
-  /** Best first: by mean fold ROC AUC, ties to the earlier trial. */
+  /** Best first: by mean fold score, ties to the earlier trial. */
   trials: SearchTrial[];
   best: SearchTrial;
   bestParams: SampledParams;
@@ -149,11 +172,15 @@ export interface RandomSearchResult {
 }
 
 /**
- * Random search over HistGradientBoostingClassifier options, scored by mean ROC AUC over stratified k folds; resolves
- * when every trial is scored.
+ * Random search over gradient boosting options, scored by the task's mean score over k folds; resolves when every
+ * trial is scored.
  */
 export async function randomSearchCV(options: RandomSearchOptions): Promise<RandomSearchResult> {
   const k = options.folds ?? 5;
+  const task = options.task ?? 'binary';
+  if (!['binary', 'multiclass', 'regression'].includes(task)) {
+    throw new RangeError(`randomSearchCV: task must be 'binary', 'multiclass' or 'regression', got ${JSON.stringify(task)}`);
+  }
   const seed = options.seed ?? 0;
   const concurrency = options.concurrency ?? usableCpus();
   if (!Number.isInteger(concurrency) || concurrency < 1) {
@@ -164,10 +191,13 @@ export async function randomSearchCV(options: RandomSearchOptions): Promise<Rand
     throw new RangeError(`randomSearchCV: X has ${frame.nRows} rows but y has ${options.y.length} labels`);
   }
   const drawn = sampleParams(options.space ?? HGB_SEARCH_SPACE, options.trials, seed);
-  const folds = stratifiedKFold(options.y, k, seed);
-  const baseParams: HgbOptions = { ...options.baseParams, randomState: options.baseParams?.randomState ?? seed };
+  const folds = task === 'regression' ? kFold(frame.nRows, k, seed) : stratifiedKFold(options.y, k, seed);
+  const baseParams = { ...options.baseParams, randomState: options.baseParams?.randomState ?? seed };
   // Bad options fail here, naming the option, rather than in a worker halfway through.
-  for (const params of drawn) new HistGradientBoostingClassifier({ ...baseParams, ...(params as HgbOptions) });
+  for (const params of drawn) {
+    if (task === 'regression') new HistGradientBoostingRegressor({ ...baseParams, ...params } as HgbRegressorOptions);
+    else new HistGradientBoostingClassifier({ ...baseParams, ...params } as HgbOptions);
+  }
 
   // The data goes to the workers once, as shared memory: features column after column, then labels and folds.
   const nFeatures = frame.columns.length;
@@ -178,6 +208,7 @@ export async function randomSearchCV(options: RandomSearchOptions): Promise<Rand
   const sharedFolds = new Uint8Array(new SharedArrayBuffer(frame.nRows));
   sharedFolds.set(folds);
   const workerData: SearchWorkerData = {
+    task,
     baseParams,
     nRows: frame.nRows,
     nFeatures,

@@ -35,6 +35,33 @@ export interface BinaryClassifier extends BinaryScorer {
   predict(X: Matrix, threshold?: number): Uint8Array;
 }
 
+/** A fitted classifier over K >= 2 classes coded 0..K-1 that can score numeric rows: enough for serving. */
+export interface MulticlassScorer {
+  readonly nClasses: number;
+  /** Row-major n x K probabilities; each row sums to 1. */
+  predictProbaMatrix(X: Matrix): Float64Array;
+  toJSON(): EstimatorJSON;
+}
+
+/** A classifier over K >= 2 classes coded 0..K-1. */
+export interface MulticlassClassifier extends MulticlassScorer {
+  fit(X: Matrix, y: ArrayLike<number>, sampleWeight?: ArrayLike<number>): this;
+}
+
+/** A fitted regressor that can score numeric rows: enough for serving. */
+export interface RegressionScorer {
+  predict(X: Matrix): Float64Array;
+  toJSON(): EstimatorJSON;
+}
+
+export interface Regressor extends RegressionScorer {
+  fit(X: Matrix, y: ArrayLike<number>, sampleWeight?: ArrayLike<number>): this;
+}
+
+/** What a model predicts: one of two labels, one of K classes, or a number. */
+export type Task = 'binary' | 'multiclass' | 'regression';
+export const TASKS: readonly Task[] = ['binary', 'multiclass', 'regression'];
+
 /** The kind of a feature as inferred from the data and recorded in the model signature. */
 export type FeatureType = 'integer' | 'float' | 'boolean' | 'categorical';
 

@@ -7,19 +7,22 @@
  * which thread ran which unit, nor on the number of threads.
  */
 import { COMMAND, CONTROL_LENGTH, CTRL, rowChunkFor, spin } from './protocol.js';
-import { addLeafValues, type LeafIndex, markLeaves } from './loss.js';
+import { addLeafValues, LOSS, type LeafIndex, type LossCode, lossGradients, markLeaves } from './loss.js';
 import { CANDIDATE_SIZE, type NodeStats, scanFeatures, type SplitContext } from './splitter.js';
 import { FEATURE_BLOCK, instantiateKernels, type Kernels, type WasmMemory, type WasmModule } from './wasm-kernels.js';
 
 /** Byte offsets of the arrays in the WebAssembly memory; histogram slots follow each other from `slots`. */
 export interface MemoryLayout {
   X: number;
-  /** Labels, weights (when weighted) and raw scores (log-odds): float64, room for an even number of rows. */
+  /** Labels (or targets), weights (when weighted): float64, room for an even number of rows. */
   y: number;
   weight: number;
+  /** Raw scores, one block of `outputRows` float64 per output (class). */
   raw: number;
-  /** Float32 (gradient, hessian) pairs, room for an even number of rows. */
+  /** Float32 (gradient, hessian) pairs, one block of `outputRows` pairs per output. */
   gh: number;
+  /** Rows per output block of raw and gh: the rows rounded up to even (the gradient kernel takes two at a time). */
+  outputRows: number;
   partition: number;
   /** nRows uint32 each: where a partition chunk's left and right rows go before they are copied back. */
   left: number;
@@ -46,6 +49,9 @@ export interface FitShared {
   rowChunk: number;
   l2Regularization: number;
   minSamplesLeaf: number;
+  loss: LossCode;
+  /** Raw scores per row: the classes of a multinomial loss, else 1. */
+  nOutputs: number;
   memory: WasmMemory;
   module: WasmModule;
   layout: MemoryLayout;
@@ -65,7 +71,7 @@ export interface FitShared {
   leafOf: SharedArrayBuffer;
   /** Int32 per row chunk: left rows of a partition chunk. */
   chunkLefts: SharedArrayBuffer;
-  /** Float64 pair per row chunk: the chunk's gradient and hessian totals. */
+  /** Float64 pair per row chunk and output: the chunk's gradient and hessian totals. */
   chunkTotals: SharedArrayBuffer;
   /** Int32 control block (CTRL). */
   control: SharedArrayBuffer;
@@ -79,7 +85,11 @@ export function allocateShared(
   nFeatures: number,
   nBins: number,
   maxLeaves: number,
-): Omit<FitShared, 'nRows' | 'nFeatures' | 'nBins' | 'rowChunk' | 'l2Regularization' | 'minSamplesLeaf' | 'memory' | 'module' | 'layout' | 'weighted'> {
+  nOutputs: number,
+): Omit<
+  FitShared,
+  'nRows' | 'nFeatures' | 'nBins' | 'rowChunk' | 'l2Regularization' | 'minSamplesLeaf' | 'loss' | 'nOutputs' | 'memory' | 'module' | 'layout' | 'weighted'
+> {
   const bytes = (n: number): SharedArrayBuffer => new SharedArrayBuffer(n);
   const chunks = Math.ceil(nRows / rowChunkFor(nRows));
   return {
@@ -90,7 +100,7 @@ export function allocateShared(
     leaves: bytes(maxLeaves * 3 * 8),
     leafOf: bytes(maxLeaves <= 256 ? nRows : nRows * 4),
     chunkLefts: bytes(chunks * 4),
-    chunkTotals: bytes(chunks * 16),
+    chunkTotals: bytes(chunks * 16 * nOutputs),
     control: bytes(CONTROL_LENGTH * 4),
     claim: bytes(8),
   };
@@ -150,8 +160,9 @@ export class FitWork {
     // The memory grows only beyond these arrays (more histogram slots), and views of a shared memory stay valid.
     this.y = new Float64Array(memory.buffer, layout.y, nRows);
     this.weight = shared.weighted ? new Float64Array(memory.buffer, layout.weight, nRows) : null;
-    this.raw = new Float64Array(memory.buffer, layout.raw, nRows);
-    this.gh = new Float32Array(memory.buffer, layout.gh, 2 * nRows);
+    const blocks = (shared.nOutputs - 1) * layout.outputRows + nRows;
+    this.raw = new Float64Array(memory.buffer, layout.raw, blocks);
+    this.gh = new Float32Array(memory.buffer, layout.gh, 2 * blocks);
     this.partition = new Uint32Array(memory.buffer, layout.partition, nRows);
     this.left = new Uint32Array(memory.buffer, layout.left, nRows);
     this.right = new Uint32Array(memory.buffer, layout.right, nRows);
@@ -273,15 +284,35 @@ export class FitWork {
     }
   }
 
-  /** Total gradient and hessian of all rows, from the chunk totals of the last gradient update. */
+  /** Total gradient and hessian of all rows for the current output, from the chunk totals of the last gradient
+   * update. */
   gradientTotals(): { sumGrad: number; sumHess: number } {
     let sumGrad = 0;
     let sumHess = 0;
+    const { nOutputs } = this.shared;
+    const at = this.output();
     for (let k = 0, n = this.chunks(this.shared.nRows); k < n; k++) {
-      sumGrad += this.chunkTotals[2 * k];
-      sumHess += this.chunkTotals[2 * k + 1];
+      sumGrad += this.chunkTotals[2 * (k * nOutputs + at)];
+      sumHess += this.chunkTotals[2 * (k * nOutputs + at) + 1];
     }
     return { sumGrad, sumHess };
+  }
+
+  /** The output whose tree is being grown. */
+  output(): number {
+    return this.ctrl[CTRL.OUTPUT];
+  }
+
+  /** Raw scores of output k, one per row. */
+  rawOf(k: number): Float64Array {
+    const at = k * this.shared.layout.outputRows;
+    return this.raw.subarray(at, at + this.shared.nRows);
+  }
+
+  /** Address of the current output's gradient pairs. */
+  private ghAddress(): number {
+    const { layout } = this.shared;
+    return layout.gh + this.output() * layout.outputRows * 8;
   }
 
   /** Left rows of the last PARTITION command. */
@@ -314,8 +345,10 @@ export class FitWork {
           return;
         }
         const [r0, r1] = this.rowChunk(unit - phaseTwo);
-        addLeafValues(this.leafOf, this.leaves, this.raw, r0, r1);
+        addLeafValues(this.leafOf, this.leaves, this.rawOf(this.output()), r0, r1);
+        // The next tree starts from the identity partition, as scikit-learn's grower does (the gradients reset it too).
         if (c[CTRL.WITH_GRADIENTS] === 1) this.gradientChunk(unit - phaseTwo);
+        else for (let i = r0; i < r1; i++) this.partition[i] = i;
         return;
       }
       default:
@@ -337,21 +370,26 @@ export class FitWork {
     return [b * FEATURE_BLOCK, Math.min((b + 1) * FEATURE_BLOCK, this.shared.nFeatures)];
   }
 
-  /** Gradients of row chunk k, then their totals (for the next root) and the identity partition (for the next tree). */
+  /** Gradients of row chunk k (every output), then their totals (for the next roots) and the identity partition (for
+   * the next tree). */
   private gradientChunk(k: number): void {
     const [r0, r1] = this.rowChunk(k);
-    const { layout } = this.shared;
-    this.kernels.gradients(layout.y, layout.raw, layout.weight, layout.gh, r0, r1, this.shared.weighted ? 1 : 0);
+    const { layout, loss, nOutputs } = this.shared;
+    if (loss === LOSS.BINARY) this.kernels.gradients(layout.y, layout.raw, layout.weight, layout.gh, r0, r1, this.shared.weighted ? 1 : 0);
+    else lossGradients(loss, nOutputs, layout.outputRows, this.y, this.raw, this.weight, this.gh, r0, r1);
     const gh = this.gh;
-    let sumGrad = 0;
-    let sumHess = 0;
-    for (let i = r0; i < r1; i++) {
-      sumGrad += gh[2 * i];
-      sumHess += gh[2 * i + 1];
-      this.partition[i] = i;
+    for (let out = 0; out < nOutputs; out++) {
+      const base = 2 * out * layout.outputRows;
+      let sumGrad = 0;
+      let sumHess = 0;
+      for (let i = r0; i < r1; i++) {
+        sumGrad += gh[base + 2 * i];
+        sumHess += gh[base + 2 * i + 1];
+      }
+      this.chunkTotals[2 * (k * nOutputs + out)] = sumGrad;
+      this.chunkTotals[2 * (k * nOutputs + out) + 1] = sumHess;
     }
-    this.chunkTotals[2 * k] = sumGrad;
-    this.chunkTotals[2 * k + 1] = sumHess;
+    for (let i = r0; i < r1; i++) this.partition[i] = i;
   }
 
   /** Root histograms of feature block b into `slot`, then the scan of the requested nodes. */
@@ -364,7 +402,7 @@ export class FitWork {
       hist[3 * k + 1] = 0;
       hist[3 * k + 2] = this.rootCounts[k];
     }
-    this.kernels.rootHistograms(layout.X, nRows, layout.gh, this.address(slot), nBins, f0, f1);
+    this.kernels.rootHistograms(layout.X, nRows, this.ghAddress(), this.address(slot), nBins, f0, f1);
     this.scan(nRequests, f0, f1);
   }
 
@@ -372,7 +410,7 @@ export class FitWork {
    * command (PARTITION does this for the smaller child of a numeric split). */
   gatherPairs(start: number, count: number): void {
     const { layout } = this.shared;
-    this.kernels.gatherPairs(layout.gh, layout.partition, start, count, layout.pairs);
+    this.kernels.gatherPairs(this.ghAddress(), layout.partition, start, count, layout.pairs);
   }
 
   /**
@@ -418,8 +456,9 @@ export class FitWork {
     this.partition.set(this.left.subarray(from, from + lefts), start + leftsBefore);
     this.partition.set(this.right.subarray(from, from + rights), start + nLeft + (i0 - leftsBefore));
     const { layout } = this.shared;
-    if (nLeft < count - nLeft) this.kernels.gatherPairs(layout.gh, layout.left, from, lefts, layout.pairs + leftsBefore * 8);
-    else this.kernels.gatherPairs(layout.gh, layout.right, from, rights, layout.pairs + (i0 - leftsBefore) * 8);
+    const gh = this.ghAddress();
+    if (nLeft < count - nLeft) this.kernels.gatherPairs(gh, layout.left, from, lefts, layout.pairs + leftsBefore * 8);
+    else this.kernels.gatherPairs(gh, layout.right, from, rights, layout.pairs + (i0 - leftsBefore) * 8);
   }
 
   private scan(nRequests: number, f0: number, f1: number): void {

@@ -23,6 +23,8 @@ export interface GrownTree {
   binned: BinnedTree;
   /** The leaves' rows in the executor's partition, with their values. */
   leaves: LeafRange[];
+  /** The node index (in json and binned) of each of `leaves`. */
+  leafNodes: number[];
 }
 
 /** Tree over binned data (preorder; leaves have feature -1). */
@@ -83,7 +85,7 @@ export class TreeGrower {
     const decide = (node: GrowNode, row: number): void => {
       node.split = pickBestSplit(ctx, exec.work.candidates, row * rowSize, node);
       if (node.split === null) finalize(node);
-      else splittable.push(node);
+      else heapPush(splittable, node);
     };
 
     if (nRows < 2 * config.minSamplesLeaf || sumHess < MIN_HESSIAN_TO_SPLIT) {
@@ -95,7 +97,7 @@ export class TreeGrower {
     }
 
     while (splittable.length > 0) {
-      const node = popLargestGain(splittable);
+      const node = heapPop(splittable);
       const split = node.split as SplitInfo;
       const nLeft = this.partition(node, split);
       const left = newNode(node.start, nLeft, split.sumGradLeft, split.sumHessLeft, split.valueLeft, node.depth + 1);
@@ -137,7 +139,13 @@ export class TreeGrower {
     }
 
     for (const leaf of leaves) leaf.value *= config.learningRate;
-    return { ...this.export(root), leaves: leaves.map(({ start, count, value }) => ({ start, count, value })) };
+    const { json, binned, index } = this.export(root);
+    return {
+      json,
+      binned,
+      leaves: leaves.map(({ start, count, value }) => ({ start, count, value })),
+      leafNodes: leaves.map((leaf) => index.get(leaf) as number),
+    };
   }
 
   /** Stable in-place partition of the node's rows: left rows first. Returns the number of left rows. */
@@ -169,7 +177,7 @@ export class TreeGrower {
   }
 
   /** The tree in preorder (node, left subtree, right subtree), like scikit-learn's predictor arrays. */
-  private export(root: GrowNode): Omit<GrownTree, 'leaves'> {
+  private export(root: GrowNode): { json: HgbTreeJSON; binned: BinnedTree; index: Map<GrowNode, number> } {
     const order: GrowNode[] = [];
     const stack: GrowNode[] = [root];
     while (stack.length > 0) {
@@ -241,7 +249,7 @@ export class TreeGrower {
       binned.left[i] = json.left[i];
       binned.right[i] = json.right[i];
     });
-    return { json, binned };
+    return { json, binned, index };
   }
 }
 
@@ -249,11 +257,52 @@ function newNode(start: number, count: number, sumGrad: number, sumHess: number,
   return { start, count, sumGrad, sumHess, value, depth, slot: -1, split: null, isLeaf: false, left: null, right: null };
 }
 
-/** Removes and returns the node with the largest gain (the first one on ties). */
-function popLargestGain(nodes: GrowNode[]): GrowNode {
-  let best = 0;
-  for (let i = 1; i < nodes.length; i++) if ((nodes[i].split as SplitInfo).gain > (nodes[best].split as SplitInfo).gain) best = i;
-  return nodes.splice(best, 1)[0];
+/*
+ * The splittable nodes form a binary heap ordered by gain, operated exactly as Python's heapq (heappush, heappop)
+ * operates scikit-learn's: among nodes of equal gain (common when gradients are whole numbers, as with absolute error)
+ * the node split next is then the one scikit-learn splits.
+ */
+const before = (a: GrowNode, b: GrowNode): boolean => (a.split as SplitInfo).gain > (b.split as SplitInfo).gain;
+
+function heapPush(heap: GrowNode[], node: GrowNode): void {
+  heap.push(node);
+  siftDown(heap, 0, heap.length - 1);
+}
+
+function heapPop(heap: GrowNode[]): GrowNode {
+  const last = heap.pop() as GrowNode;
+  if (heap.length === 0) return last;
+  const top = heap[0];
+  heap[0] = last;
+  siftUp(heap, 0);
+  return top;
+}
+
+function siftDown(heap: GrowNode[], start: number, at: number): void {
+  const node = heap[at];
+  while (at > start) {
+    const parent = (at - 1) >> 1;
+    if (!before(node, heap[parent])) break;
+    heap[at] = heap[parent];
+    at = parent;
+  }
+  heap[at] = node;
+}
+
+function siftUp(heap: GrowNode[], at: number): void {
+  const end = heap.length;
+  const start = at;
+  const node = heap[at];
+  let child = 2 * at + 1;
+  while (child < end) {
+    const right = child + 1;
+    if (right < end && !before(heap[child], heap[right])) child = right;
+    heap[at] = heap[child];
+    at = child;
+    child = 2 * at + 1;
+  }
+  heap[at] = node;
+  siftDown(heap, start, at);
 }
 
 function swapOutSlot(node: GrowNode): number {

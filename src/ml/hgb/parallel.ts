@@ -17,6 +17,7 @@ import { countBins } from './histogram.js';
 import { type BinMessage, COMMAND, CTRL, type PortMessage, rowChunkFor, shareOf, WORKER_PROTOCOL, type WorkerInit } from './protocol.js';
 import type { NodeStats } from './splitter.js';
 import { createSharedMemory, kernelModule, PAGE_BYTES, type WasmMemory } from './wasm-kernels.js';
+import type { LossCode } from './loss.js';
 import { compiledWorkerUrl } from '../worker-url.js';
 
 /** The arrays of a fit that the grower and the classifier read. */
@@ -27,8 +28,9 @@ export interface FitBuffers {
   nBins: number;
   /** Binned training data, column-major; filled by bin(). */
   X: Uint8Array;
-  /** Raw scores (log-odds) of the training rows. */
+  /** Raw scores of the training rows: for output k, raw[k * rawStride + row]. */
   raw: Float64Array;
+  rawStride: number;
   /** Row indices, grouped by node (each node owns a contiguous range). */
   partition: Uint32Array;
 }
@@ -70,8 +72,10 @@ export interface Executor {
   gradients(): void;
   /** Adds the leaves' values to their rows' raw scores, then, when asked, recomputes the gradients as gradients(). */
   applyLeaves(leaves: LeafRange[], withGradients: boolean): void;
-  /** Total gradient and hessian of all rows after the last gradients. */
+  /** Total gradient and hessian of all rows for the current output after the last gradients. */
   gradientTotals(): { sumGrad: number; sumHess: number };
+  /** Chooses the output (class) whose tree the next commands grow and whose raw scores applyLeaves updates. */
+  setOutput(k: number): void;
   /** Stable split of the rows partition[start .. start + count): bin of feature f <= threshold, or == missingBin, go
    * first; gathers the smaller side's gradient pairs for children(). Returns the number of rows that went first. */
   partition(f: number, start: number, count: number, threshold: number, missingBin: number): number;
@@ -84,11 +88,14 @@ export interface FitSpec {
   nFeatures: number;
   /** Bins per feature including the missing-value bin. */
   nBins: number;
-  /** Labels (0/1) of the training rows. */
+  /** Labels (class codes) or targets of the training rows. */
   y: Float64Array;
   weight: Float64Array | null;
-  /** The raw score (log-odds) every row starts from. */
-  baseline: number;
+  loss: LossCode;
+  /** Raw scores per row (classes of a multinomial loss, else 1). */
+  nOutputs: number;
+  /** The raw score every row starts from, per output. */
+  baseline: Float64Array;
   /** Most leaves a tree can have. */
   maxLeaves: number;
   l2Regularization: number;
@@ -98,7 +105,7 @@ export interface FitSpec {
 /** Below this many (rows x features) a fit does not start workers: thread hand-offs would cost more than they save. */
 export const MIN_PARALLEL_FIT_WORK = 1_000_000;
 
-function layoutFor(nRows: number, nFeatures: number, nBins: number, weighted: boolean): MemoryLayout {
+function layoutFor(nRows: number, nFeatures: number, nBins: number, weighted: boolean, nOutputs: number): MemoryLayout {
   const align = (v: number): number => Math.ceil(v / 16) * 16;
   // The gradient kernel takes rows two at a time.
   const evenRows = nRows + (nRows % 2);
@@ -106,13 +113,13 @@ function layoutFor(nRows: number, nFeatures: number, nBins: number, weighted: bo
   const y = align(X + nRows * nFeatures);
   const weight = y + evenRows * 8;
   const raw = weight + (weighted ? evenRows * 8 : 0);
-  const gh = raw + evenRows * 8;
-  const partition = align(gh + evenRows * 8);
+  const gh = raw + nOutputs * evenRows * 8;
+  const partition = align(gh + nOutputs * evenRows * 8);
   const left = align(partition + nRows * 4);
   const right = align(left + nRows * 4);
   const pairs = align(right + nRows * 4);
   const slots = align(pairs + nRows * 8);
-  return { X, y, weight, raw, gh, partition, left, right, pairs, slots, slotBytes: nFeatures * nBins * 24 };
+  return { X, y, weight, raw, gh, outputRows: evenRows, partition, left, right, pairs, slots, slotBytes: nFeatures * nBins * 24 };
 }
 
 abstract class BaseExecutor implements Executor {
@@ -126,8 +133,8 @@ abstract class BaseExecutor implements Executor {
   private nSlots = 0;
   private readonly free: number[] = [];
 
-  constructor({ nRows, nFeatures, nBins, y, weight, baseline, maxLeaves, l2Regularization, minSamplesLeaf }: FitSpec) {
-    const layout = layoutFor(nRows, nFeatures, nBins, weight !== null);
+  constructor({ nRows, nFeatures, nBins, y, weight, loss, nOutputs, baseline, maxLeaves, l2Regularization, minSamplesLeaf }: FitSpec) {
+    const layout = layoutFor(nRows, nFeatures, nBins, weight !== null, nOutputs);
     // Room for the usual number of live histograms (one per splittable leaf); more are added as needed.
     const initialSlots = Math.min(maxLeaves + 2, 64);
     this.memory = createSharedMemory(layout.slots + initialSlots * layout.slotBytes);
@@ -138,16 +145,18 @@ abstract class BaseExecutor implements Executor {
       rowChunk: rowChunkFor(nRows),
       l2Regularization,
       minSamplesLeaf,
+      loss,
+      nOutputs,
       memory: this.memory,
       module: kernelModule(),
       layout,
       weighted: weight !== null,
-      ...allocateShared(nRows, nFeatures, nBins, maxLeaves),
+      ...allocateShared(nRows, nFeatures, nBins, maxLeaves, nOutputs),
     };
     this.work = new FitWork(this.shared);
     this.work.y.set(y);
     if (weight) (this.work.weight as Float64Array).set(weight);
-    this.work.raw.fill(baseline);
+    for (let k = 0; k < nOutputs; k++) this.work.rawOf(k).fill(baseline[k]);
     this.ctrl = this.work.ctrl;
     this.buffers = {
       nRows,
@@ -155,6 +164,7 @@ abstract class BaseExecutor implements Executor {
       nBins,
       X: new Uint8Array(this.memory.buffer, layout.X, nRows * nFeatures),
       raw: this.work.raw,
+      rawStride: layout.outputRows,
       partition: this.work.partition,
     };
   }
@@ -225,6 +235,11 @@ abstract class BaseExecutor implements Executor {
 
   gradientTotals(): { sumGrad: number; sumHess: number } {
     return this.work.gradientTotals();
+  }
+
+  setOutput(k: number): void {
+    // Read by every unit of the following commands; published with them (open() stores the claim word after it).
+    this.ctrl[CTRL.OUTPUT] = k;
   }
 
   partition(f: number, start: number, count: number, threshold: number, missingBin: number): number {

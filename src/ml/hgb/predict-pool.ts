@@ -8,7 +8,7 @@
  * that fails costs the batch nothing but time: its rows are scored again here and the pool stops, with a warning.
  */
 import { type MessagePort, MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import type { FlatForest, HgbModelJSON } from './predictor.js';
+import type { FlatForest, ForestJSON } from './predictor.js';
 import { compiledWorkerUrl } from '../worker-url.js';
 import {
   CONTROL,
@@ -49,7 +49,7 @@ interface Pool {
 let helperThreads = Math.max(0, Math.min(usableCpus() - 1, 3));
 let pool: Pool | null = null;
 let poolFailed = false;
-const modelIds = new WeakMap<HgbModelJSON, number>();
+const modelIds = new WeakMap<ForestJSON, number>();
 let nextModelId = 1;
 
 /**
@@ -68,7 +68,7 @@ export function setHgbScoringThreads(n: number): void {
  * Scores the rows [0, nRows) of the columns into out on the pool and the calling thread; false (nothing done) when
  * the batch is small, threads are off or the pool is not (yet) running.
  */
-export function scoreInParallel(forest: FlatForest, model: HgbModelJSON, columns: Float64Array[], nRows: number, out: Float64Array): boolean {
+export function scoreInParallel(forest: FlatForest, model: ForestJSON, columns: Float64Array[], nRows: number, out: Float64Array): boolean {
   if (nRows < MIN_PARALLEL_ROWS || helperThreads === 0) return false;
   const p = readyPool();
   if (p === null) return false;

@@ -1,6 +1,6 @@
 /** What the scoring pool (predict-pool.ts) and its workers (predict-worker.ts) exchange. */
 import type { MessagePort } from 'node:worker_threads';
-import type { FlatForest, HgbModelJSON } from './predictor.js';
+import type { FlatForest, ForestJSON } from './predictor.js';
 
 /** Bumped when the job format changes, so that a stale compiled worker is refused instead of misread. */
 export const PREDICT_WORKER_PROTOCOL = 2;
@@ -36,7 +36,7 @@ export const CONTROL = {
 export interface ScoreJob {
   modelId: number;
   /** Sent when the worker may not have the forest; if it has not, it says so (need-model) and takes no rows. */
-  model: HgbModelJSON | null;
+  model: ForestJSON | null;
   columns: SharedArrayBuffer;
   nFeatures: number;
   nRows: number;

@@ -1,9 +1,12 @@
 /**
- * Scoring of a fitted HistGradientBoostingClassifier from its JSON, with no training code: serving imports this file
- * alone. The trees are flattened into a WebAssembly memory walked by the kernels of predict-wasm.ts (big batches are
- * also split across the worker threads of predict-pool.ts), and a row's raw score is baseline + the sum of its leaf
- * values, tree by tree in order, whichever path scores it; P(y = 1) is the sigmoid of that. A model and its JSON round
- * trip therefore give bit-identical probabilities.
+ * Scoring of a fitted HistGradientBoostingClassifier or HistGradientBoostingRegressor from its JSON, with no training
+ * code: serving imports this file alone. The trees are flattened into a WebAssembly memory walked by the kernels of
+ * predict-wasm.ts (big batches are also split across the worker threads of predict-pool.ts), and a row's raw score is
+ * baseline + the sum of its leaf values, tree by tree in order, whichever path scores it. A model with K outputs (a
+ * classifier over K >= 3 classes) has one forest per class: the trees of class k are trees k, K + k, 2K + k, ... and
+ * its raw scores start at baseline[k]. P(y = 1) of a binary classifier is the sigmoid of its raw score, the class
+ * probabilities of a multi-class one the softmax of its K raw scores, a regressor's prediction the raw score (its
+ * exponential for the Poisson loss). A model and its JSON round trip therefore give bit-identical predictions.
  *
  * Missing values (NaN) follow each split's learned side. For a categorical feature, a negative code, a code >= 256
  * and a code not seen in training are treated as missing, like scikit-learn; other codes are truncated to integers.
@@ -18,6 +21,7 @@ import {
   JsonShapeError,
 } from '../json-check.js';
 import type { BinaryScorer, EstimatorJSON, Matrix } from '../types.js';
+import type { RegressionLoss } from './loss.js';
 import { scoreInParallel } from './predict-pool.js';
 import {
   BITSET_WORDS,
@@ -30,8 +34,13 @@ import {
   type ScoreRowsKernel,
 } from './predict-wasm.js';
 
+/** A binary classifier's kind (and the format's first kind). */
 export const HGB_KIND = 'hist_gradient_boosting';
+/** A classifier over K >= 3 classes: a kind of its own, so that a reader knows the task from the kind. */
+export const HGB_MULTICLASS_KIND = 'hist_gradient_boosting_multiclass';
+export const HGB_REGRESSOR_KIND = 'hist_gradient_boosting_regressor';
 export const HGB_FORMAT_VERSION = 1;
+const REGRESSION_LOSS_NAMES: readonly RegressionLoss[] = ['squared_error', 'absolute_error', 'poisson'];
 
 /** One tree, as parallel arrays indexed by node (node 0 is the root). */
 export interface HgbTreeJSON {
@@ -53,15 +62,22 @@ export interface HgbTreeJSON {
   count: number[];
 }
 
-/** The model file of a HistGradientBoostingClassifier. */
+/** The model file of a HistGradientBoostingClassifier or HistGradientBoostingRegressor. */
 export interface HgbModelJSON extends EstimatorJSON {
-  kind: typeof HGB_KIND;
+  kind: typeof HGB_KIND | typeof HGB_MULTICLASS_KIND | typeof HGB_REGRESSOR_KIND;
   formatVersion: typeof HGB_FORMAT_VERSION;
   nFeatures: number;
-  /** Raw score before the trees: the log-odds of the (weighted) training positive rate. */
-  baseline: number;
+  /** Multi-class classifier (kind hist_gradient_boosting_multiclass): its number of classes K >= 3; absent for the
+   * other kinds. */
+  nClasses?: number;
+  /** Regressor: its loss (absent for classifiers). */
+  loss?: RegressionLoss;
+  /** Raw score before the trees: the log-odds of the (weighted) training positive rate (binary); one per class
+   * (K classes); the training mean, median or log of the mean (regressor, by loss). */
+  baseline: number | number[];
   /** Categorical features and their category codes seen in training. */
   categorical: { feature: number; categories: number[] }[];
+  /** Iteration after iteration; with K classes, K trees per iteration (class 0 first). */
   trees: HgbTreeJSON[];
   /** The remaining fields describe the fit and are not needed to score. */
   params: Record<string, unknown>;
@@ -69,6 +85,14 @@ export interface HgbModelJSON extends EstimatorJSON {
   trainScore: number[];
   validationScore: number[];
   featureImportances: number[];
+}
+
+/** What one flat forest scores: a single output's trees and baseline. */
+export interface ForestJSON {
+  nFeatures: number;
+  baseline: number;
+  categorical: { feature: number; categories: number[] }[];
+  trees: HgbTreeJSON[];
 }
 
 /** Rows scored together in a batch: their values stay in cache while every tree walks them. */
@@ -101,7 +125,7 @@ export class FlatForest {
   /** Per feature, the bitset of the category codes seen in training; null for numeric features. */
   private readonly knownCategories: (Uint32Array | null)[];
 
-  constructor(model: HgbModelJSON) {
+  constructor(model: ForestJSON) {
     const nf = model.nFeatures;
     this.nFeatures = nf;
     this.baseline = model.baseline;
@@ -250,20 +274,108 @@ function kernelCategoryCode(v: number, known: Uint32Array): number {
 
 const align8 = (bytes: number): number => Math.ceil(bytes / 8) * 8;
 
+/** Raw scores per row of a model: K for a classifier over K >= 3 classes, else 1. */
+export function outputsOf(model: Pick<HgbModelJSON, 'nClasses'>): number {
+  return model.nClasses !== undefined && model.nClasses > 2 ? model.nClasses : 1;
+}
+
+/** Scores rows with a fitted model of any task; each method checks that it fits the model's task. */
 export class HgbScorer implements BinaryScorer {
-  private readonly forest: FlatForest;
+  /** Raw scores per row. */
+  readonly nOutputs: number;
+  private readonly forests: FlatForest[];
+  /** The forests' JSON: the model itself with one output (so the scoring pool knows it by the model object). */
+  private readonly parts: ForestJSON[];
 
   constructor(private readonly model: HgbModelJSON) {
-    this.forest = new FlatForest(model);
+    this.nOutputs = outputsOf(model);
+    const K = this.nOutputs;
+    const baseline = model.baseline;
+    this.parts =
+      K === 1
+        ? [model as ForestJSON]
+        : Array.from({ length: K }, (_, k) => ({
+            nFeatures: model.nFeatures,
+            baseline: (baseline as number[])[k],
+            categorical: model.categorical,
+            trees: model.trees.filter((_tree, t) => t % K === k),
+          }));
+    this.forests = this.parts.map((part) => new FlatForest(part));
   }
 
   get nFeatures(): number {
-    return this.forest.nFeatures;
+    return this.model.nFeatures;
   }
 
-  /** Raw scores (log-odds) of the rows. */
+  /** Classes of a classifier (2 for a binary one). */
+  get nClasses(): number {
+    this.expect('classifier');
+    return this.model.nClasses ?? 2;
+  }
+
+  /** Raw scores: one per row (log-odds of a binary classifier, a regressor's raw prediction), or with K classes a
+   * row-major n x K matrix. */
   decisionFunction(X: Matrix): Float64Array {
-    const forest = this.forest;
+    if (this.nOutputs === 1) return this.scoreOutput(0, X);
+    const K = this.nOutputs;
+    const columns = this.forests.map((_, k) => this.scoreOutput(k, X));
+    const n = columns[0].length;
+    const out = new Float64Array(n * K);
+    for (let k = 0; k < K; k++) {
+      const column = columns[k];
+      for (let i = 0; i < n; i++) out[i * K + k] = column[i];
+    }
+    return out;
+  }
+
+  /** P(y = 1) for each row: binary classifiers only. */
+  predictProba(X: Matrix): Float64Array {
+    this.expect('classifier');
+    if (this.nOutputs > 1) {
+      throw new TypeError(`HistGradientBoostingClassifier: predictProba gives P(y = 1) of a binary classifier; this one has ${this.nClasses} classes: use predictProbaMatrix`);
+    }
+    const raw = this.decisionFunction(X);
+    for (let i = 0; i < raw.length; i++) raw[i] = 1 / (1 + Math.exp(-raw[i]));
+    return raw;
+  }
+
+  /** Row-major n x K class probabilities (K = 2 for a binary classifier: [1 - p, p]); each row sums to 1. */
+  predictProbaMatrix(X: Matrix): Float64Array {
+    this.expect('classifier');
+    if (this.nOutputs === 1) {
+      const p = this.predictProba(X);
+      const out = new Float64Array(2 * p.length);
+      for (let i = 0; i < p.length; i++) {
+        out[2 * i] = 1 - p[i];
+        out[2 * i + 1] = p[i];
+      }
+      return out;
+    }
+    return softmaxRows(this.decisionFunction(X), this.nOutputs);
+  }
+
+  /** A regressor's predictions: the raw scores, through the exponential for the Poisson loss. */
+  predict(X: Matrix): Float64Array {
+    this.expect('regressor');
+    const raw = this.decisionFunction(X);
+    if (this.model.loss === 'poisson') for (let i = 0; i < raw.length; i++) raw[i] = Math.exp(raw[i]);
+    return raw;
+  }
+
+  toJSON(): HgbModelJSON {
+    return structuredClone(this.model);
+  }
+
+  private expect(task: 'classifier' | 'regressor'): void {
+    const isRegressor = this.model.kind === HGB_REGRESSOR_KIND;
+    if (isRegressor !== (task === 'regressor')) {
+      throw new TypeError(`this gradient boosting model is a ${isRegressor ? 'regressor' : 'classifier'}, not a ${task}`);
+    }
+  }
+
+  /** Raw scores of output k, one per row. */
+  private scoreOutput(k: number, X: Matrix): Float64Array {
+    const forest = this.forests[k];
     if (Array.isArray(X)) {
       const out = new Float64Array(X.length);
       for (let start = 0; start < X.length; start += BATCH_ROWS) {
@@ -273,25 +385,32 @@ export class HgbScorer implements BinaryScorer {
       return out;
     }
     const frame = toFrame(X);
-    assertWidth(frame, forest.nFeatures, 'HistGradientBoostingClassifier');
+    assertWidth(frame, forest.nFeatures, this.model.kind === HGB_REGRESSOR_KIND ? 'HistGradientBoostingRegressor' : 'HistGradientBoostingClassifier');
     const out = new Float64Array(frame.nRows);
-    if (!scoreInParallel(forest, this.model, frame.columns, frame.nRows, out)) forest.scoreColumns(frame.columns, 0, frame.nRows, out);
+    if (!scoreInParallel(forest, this.parts[k], frame.columns, frame.nRows, out)) forest.scoreColumns(frame.columns, 0, frame.nRows, out);
     return out;
-  }
-
-  predictProba(X: Matrix): Float64Array {
-    const raw = this.decisionFunction(X);
-    for (let i = 0; i < raw.length; i++) raw[i] = 1 / (1 + Math.exp(-raw[i]));
-    return raw;
-  }
-
-  toJSON(): HgbModelJSON {
-    return structuredClone(this.model);
   }
 }
 
-/** A scorer for a model file, after checking its shape strictly (errors name the offending field). */
-export function hgbScorerFromJSON(json: EstimatorJSON): BinaryScorer {
+/** Softmax of each row of a row-major n x K matrix, in place, as scikit-learn's (subtract the row's maximum, exp,
+ * divide by the sum). */
+export function softmaxRows(raw: Float64Array, K: number): Float64Array {
+  for (let at = 0; at < raw.length; at += K) {
+    let max = raw[at];
+    for (let k = 1; k < K; k++) if (raw[at + k] > max) max = raw[at + k];
+    let sum = 0;
+    for (let k = 0; k < K; k++) {
+      raw[at + k] = Math.exp(raw[at + k] - max);
+      sum += raw[at + k];
+    }
+    for (let k = 0; k < K; k++) raw[at + k] /= sum;
+  }
+  return raw;
+}
+
+/** A scorer for a model file (classifier or regressor), after checking its shape strictly (errors name the offending
+ * field). */
+export function hgbScorerFromJSON(json: EstimatorJSON): HgbScorer {
   return new HgbScorer(parseHgbModel(json));
 }
 
@@ -309,12 +428,29 @@ function checkRow(row: unknown, i: number, nFeatures: number): number[] {
 /** Checks every field a scorer relies on and returns the model typed; throws JsonShapeError naming the field. */
 export function parseHgbModel(json: EstimatorJSON): HgbModelJSON {
   const m = expectObject(json, 'model');
-  if (m.kind !== HGB_KIND) throw new JsonShapeError('model.kind', `must be ${JSON.stringify(HGB_KIND)}, got ${JSON.stringify(m.kind)}`);
+  const kinds = [HGB_KIND, HGB_MULTICLASS_KIND, HGB_REGRESSOR_KIND];
+  if (!kinds.includes(m.kind as string)) {
+    throw new JsonShapeError('model.kind', `must be one of ${kinds.map((k) => JSON.stringify(k)).join(', ')}, got ${JSON.stringify(m.kind)}`);
+  }
   if (m.formatVersion !== HGB_FORMAT_VERSION) {
     throw new JsonShapeError('model.formatVersion', `must be ${HGB_FORMAT_VERSION}, got ${JSON.stringify(m.formatVersion)}`);
   }
   const nFeatures = expectInteger(m.nFeatures, 'model.nFeatures', 1);
-  expectFinite(m.baseline, 'model.baseline');
+  let nOutputs = 1;
+  if (m.kind === HGB_MULTICLASS_KIND) nOutputs = expectInteger(m.nClasses, 'model.nClasses', 3);
+  else if (m.nClasses !== undefined) throw new JsonShapeError('model.nClasses', `must be absent for kind ${JSON.stringify(m.kind)}`);
+  if (m.kind === HGB_REGRESSOR_KIND) {
+    if (!REGRESSION_LOSS_NAMES.includes(m.loss as RegressionLoss)) {
+      throw new JsonShapeError('model.loss', `must be one of ${REGRESSION_LOSS_NAMES.map((l) => JSON.stringify(l)).join(', ')}, got ${JSON.stringify(m.loss)}`);
+    }
+  } else if (m.loss !== undefined) {
+    throw new JsonShapeError('model.loss', 'must be absent for a classifier');
+  }
+  if (nOutputs === 1) {
+    expectFinite(m.baseline, 'model.baseline');
+  } else {
+    expectArray(m.baseline, 'model.baseline', nOutputs).forEach((v, k) => expectFinite(v, `model.baseline[${k}]`));
+  }
   const categoricalFeatures = new Set<number>();
   const knownCategories = new Map<number, Set<number>>();
   expectArray(m.categorical, 'model.categorical').forEach((entry, i) => {
@@ -327,6 +463,9 @@ export function parseHgbModel(json: EstimatorJSON): HgbModelJSON {
     knownCategories.set(f, new Set(expectArray(c.categories, `${path}.categories`).map((v, j) => categoryCode(v, `${path}.categories[${j}]`))));
   });
   const trees = expectArray(m.trees, 'model.trees');
+  if (trees.length % nOutputs !== 0) {
+    throw new JsonShapeError('model.trees', `must hold ${nOutputs} trees per iteration (one per class), got ${trees.length} trees`);
+  }
   trees.forEach((tree, t) => checkTree(tree, `model.trees[${t}]`, nFeatures, knownCategories));
   for (const field of ['trainScore', 'validationScore', 'featureImportances'] as const) {
     expectArray(m[field], `model.${field}`).forEach((v, i) => {

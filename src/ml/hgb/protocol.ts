@@ -12,7 +12,7 @@
  */
 
 /** Bumped whenever this protocol or the kernels change, so that a stale compiled worker is detected. */
-export const WORKER_PROTOCOL = 13;
+export const WORKER_PROTOCOL = 14;
 
 /**
  * How long a waiting thread polls a control word before it sleeps in Atomics.wait. Between two commands of a fit the
@@ -61,10 +61,12 @@ export const CTRL = {
   MISSING_BIN: 14,
   /** APPLY_LEAVES: 1 to recompute gradients too. */
   WITH_GRADIENTS: 15,
+  /** The output (class) whose tree is grown: its gradient pairs feed the histograms, its raw scores take the leaves. */
+  OUTPUT: 16,
 } as const;
 
 /** Int32 words of the control block. */
-export const CONTROL_LENGTH = 16;
+export const CONTROL_LENGTH = 17;
 
 export const COMMAND = {
   STOP: 0,
@@ -77,10 +79,10 @@ export const COMMAND = {
   /** Rows START .. START + COUNT, their gradient pairs gathered: a unit per feature block: their histograms into SLOT,
    * PARENT turned into the sibling's, scan REQUESTS nodes. */
   CHILDREN: 4,
-  /** Gradients of every row, per row chunk; also the chunk's gradient sums and the identity partition. */
+  /** Gradients of every row and output, per row chunk; also the chunk's gradient sums and the identity partition. */
   GRADIENTS: 5,
   /** COUNT leaves: mark each row's leaf (per chunk of partition positions), then per row chunk add the leaf values to
-   * the raw scores, and when WITH_GRADIENTS as GRADIENTS. */
+   * the raw scores of OUTPUT, and when WITH_GRADIENTS as GRADIENTS. */
   APPLY_LEAVES: 6,
   /** Rows START .. START + COUNT split on FEATURE, THRESHOLD, MISSING_BIN: each chunk into the left and right scratch
    * arrays, then each chunk copied back to its place, gathering the gradient pairs of the smaller side's rows. */

@@ -189,6 +189,26 @@ function scanNumeric(
   }
 }
 
+/**
+ * The categories in increasing order of their ratio, in the order scikit-learn's qsort puts them: glibc's qsort is a
+ * merge sort (halves of n / 2 and the rest), and scikit-learn's comparison answers "greater" for equal ratios, so on
+ * a tie the merge takes the element of the right half first. The order of tied categories decides which side of
+ * the scan a split can reach.
+ */
+function sortLikeQsort(items: number[], key: number[]): number[] {
+  if (items.length <= 1) return items;
+  const half = items.length >> 1;
+  const a = sortLikeQsort(items.slice(0, half), key);
+  const b = sortLikeQsort(items.slice(half), key);
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) out.push(key[a[i]] < key[b[j]] ? a[i++] : b[j++]);
+  while (i < a.length) out.push(a[i++]);
+  while (j < b.length) out.push(b[j++]);
+  return out;
+}
+
 function scanCategorical(
   ctx: SplitContext,
   hist: Float64Array,
@@ -214,8 +234,7 @@ function scanCategorical(
   if (ctx.hasMissing[f]) consider(ctx.missingBin);
   const used = bins.length;
   if (used <= 1) return;
-  const order = bins.map((_, i) => i).sort((a, b) => ratios[a] - ratios[b]);
-  const sorted = order.map((i) => bins[i]);
+  const sorted = sortLikeQsort(bins.map((_, i) => i), ratios).map((i) => bins[i]);
 
   const minLeaf = ctx.minSamplesLeaf;
   const l2 = ctx.l2Regularization;

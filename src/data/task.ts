@@ -54,7 +54,9 @@ export function decideTask(target: TargetSummary, options: { task?: Task; positi
   if (options.positiveLabel !== undefined) {
     return { task: 'binary', reason: `--positive-label "${options.positiveLabel}" given: one label against the rest` };
   }
-  if (!manyValues && counts.length <= 2) return { task: 'binary', reason: `target "${name}" has ${counts.length} distinct values` };
+  // Labels that differ only in case or spaces ("yes", "YES") are one class, as the binary mapping treats them.
+  const labels = new Set(counts.map((c) => c.value.trim().toLowerCase())).size;
+  if (!manyValues && labels <= 2) return { task: 'binary', reason: `target "${name}" has ${labels} distinct values` };
   if (column.type === 'float') {
     return { task: 'regression', reason: `target "${name}" is numeric with fractional values (${levels} distinct)` };
   }

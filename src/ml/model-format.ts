@@ -55,12 +55,12 @@ export class ModelFormatError extends InvalidInputError {
   }
 }
 
-/** Builds a scorer from estimator JSON, one reader per kind, with the task it serves; each reader checks its own fields. */
-const ESTIMATOR_READERS: Record<string, { task: Task; read: (json: unknown, path: string) => Scorer }> = {
-  [LOGISTIC_KIND]: { task: 'binary', read: (json, path) => LogisticRegression.fromJSON(json, path) },
-  [HGB_KIND]: { task: 'binary', read: (json, path) => withPathRoot(path, 'model', () => hgbScorerFromJSON(json as EstimatorJSON)) },
-  [MULTINOMIAL_KIND]: { task: 'multiclass', read: (json, path) => MultinomialLogisticRegression.fromJSON(json, path) },
-  [RIDGE_KIND]: { task: 'regression', read: (json, path) => Ridge.fromJSON(json, path) },
+/** Builds a scorer from estimator JSON, one reader per kind, with the tasks it serves; each reader checks its own fields. */
+const ESTIMATOR_READERS: Record<string, { tasks: readonly Task[]; read: (json: unknown, path: string) => Scorer }> = {
+  [LOGISTIC_KIND]: { tasks: ['binary'], read: (json, path) => LogisticRegression.fromJSON(json, path) },
+  [HGB_KIND]: { tasks: ['binary'], read: (json, path) => withPathRoot(path, 'model', () => hgbScorerFromJSON(json as EstimatorJSON)) },
+  [MULTINOMIAL_KIND]: { tasks: ['multiclass'], read: (json, path) => MultinomialLogisticRegression.fromJSON(json, path) },
+  [RIDGE_KIND]: { tasks: ['regression'], read: (json, path) => Ridge.fromJSON(json, path) },
 };
 
 /** Runs `read`, re-rooting the field paths of its JsonShapeErrors from `fromRoot` (e.g. "model.trees[0]") to `path`. */
@@ -180,7 +180,9 @@ function readEstimator(value: unknown, nInputs: number, task: Task): Scorer {
   const kind = expectString(e.kind, 'estimator.kind');
   const reader = ESTIMATOR_READERS[kind];
   if (!reader) throw new JsonShapeError('estimator.kind', `${JSON.stringify(kind)} is not a known estimator (known: ${ESTIMATOR_KINDS.join(', ')})`);
-  if (reader.task !== task) throw new JsonShapeError('estimator.kind', `${JSON.stringify(kind)} is a ${reader.task} estimator but the model's task is ${task}`);
+  if (!reader.tasks.includes(task)) {
+    throw new JsonShapeError('estimator.kind', `${JSON.stringify(kind)} is a ${reader.tasks.join(' or ')} estimator but the model's task is ${task}`);
+  }
   let scorer: Scorer;
   try {
     scorer = reader.read(e, 'estimator');

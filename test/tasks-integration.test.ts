@@ -197,6 +197,17 @@ describe.skipIf(lacksPenguins)('penguins.csv through the CLI and the API, beside
     return path;
   }
 
+  /** A metric of the latest child run of one candidate. */
+  function candidateMetric(estimator: string, key: string): number {
+    const [row] = home.query<{ value: number }>(
+      'select m.value from run_metrics m join runs r on r.id = m.run_id where r.name = ? and m.key = ? order by r.start_time desc limit 1',
+      estimator,
+      key,
+    );
+    if (!row) throw new Error(`no ${key} logged for ${estimator}`);
+    return row.value;
+  }
+
   function sklearnOnSameSplit(task: string, model: string): Record<string, Record<string, number>> {
     const [version] = home.query<{ dataset_snapshot_id: string }>(
       'select dataset_snapshot_id from model_versions where name = ? order by version desc limit 1',
@@ -227,6 +238,9 @@ describe.skipIf(lacksPenguins)('penguins.csv through the CLI and the API, beside
     expect(Math.abs(test.roc_auc - same.roc_auc)).toBeLessThanOrEqual(0.005);
     expect(Math.abs(test.roc_auc - reference.hgb.roc_auc)).toBeLessThanOrEqual(0.005);
     expect(Math.abs(test.accuracy - same.accuracy)).toBeLessThanOrEqual(0.03);
+    // The gradient boosting candidate against scikit-learn's HistGradientBoostingClassifier on the same split.
+    expect(Math.abs(candidateMetric('hist_gradient_boosting', 'test_roc_auc') - reference.hgb.roc_auc)).toBeLessThanOrEqual(0.005);
+    expect(Math.abs(candidateMetric('hist_gradient_boosting', 'test_accuracy') - reference.hgb.accuracy)).toBeLessThanOrEqual(0.015);
     const [run] = home.query<{ value: string }>("select value from run_params where key = 'task_reason'");
     expect(run.value).toBe('target "species" is categorical with 3 distinct values');
   });
@@ -240,6 +254,9 @@ describe.skipIf(lacksPenguins)('penguins.csv through the CLI and the API, beside
     const tolerance = mass.estimator === 'ridge' ? 1e-6 : 0.01; // ridge is solved exactly; boosting within 1%
     expect(Math.abs(mass.metrics.test.rmse - same.rmse) / same.rmse).toBeLessThanOrEqual(tolerance);
     expect(Math.abs(mass.metrics.test.mae - same.mae) / same.mae).toBeLessThanOrEqual(tolerance);
+    // Both candidates beside their scikit-learn counterparts: ridge exactly, boosting within 1%.
+    expect(Math.abs(candidateMetric('ridge', 'test_rmse') - reference.linear.rmse) / reference.linear.rmse).toBeLessThanOrEqual(1e-6);
+    expect(Math.abs(candidateMetric('hist_gradient_boosting', 'test_rmse') - reference.hgb.rmse) / reference.hgb.rmse).toBeLessThanOrEqual(0.01);
   });
 
   it('both are served: /predict answers per task, /feedback takes a class label or a number', { timeout: 60_000 }, async () => {

@@ -3,7 +3,7 @@
  * becomes a model again; it checks every field before anything is built and names the offending field on failure.
  */
 import { InvalidInputError } from '../errors.js';
-import { HGB_KIND, hgbScorerFromJSON } from './hgb/predictor.js';
+import { HGB_KIND, HGB_MULTICLASS_KIND, HGB_REGRESSOR_KIND, hgbScorerFromJSON } from './hgb/predictor.js';
 import {
   expectArray,
   expectBoolean,
@@ -59,6 +59,8 @@ export class ModelFormatError extends InvalidInputError {
 const ESTIMATOR_READERS: Record<string, { tasks: readonly Task[]; read: (json: unknown, path: string) => Scorer }> = {
   [LOGISTIC_KIND]: { tasks: ['binary'], read: (json, path) => LogisticRegression.fromJSON(json, path) },
   [HGB_KIND]: { tasks: ['binary'], read: (json, path) => withPathRoot(path, 'model', () => hgbScorerFromJSON(json as EstimatorJSON)) },
+  [HGB_MULTICLASS_KIND]: { tasks: ['multiclass'], read: (json, path) => withPathRoot(path, 'model', () => hgbScorerFromJSON(json as EstimatorJSON)) },
+  [HGB_REGRESSOR_KIND]: { tasks: ['regression'], read: (json, path) => withPathRoot(path, 'model', () => hgbScorerFromJSON(json as EstimatorJSON)) },
   [MULTINOMIAL_KIND]: { tasks: ['multiclass'], read: (json, path) => MultinomialLogisticRegression.fromJSON(json, path) },
   [RIDGE_KIND]: { tasks: ['regression'], read: (json, path) => Ridge.fromJSON(json, path) },
 };

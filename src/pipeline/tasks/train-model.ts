@@ -6,7 +6,7 @@
  */
 import type { AppContext } from '../../context.js';
 import { getSnapshot, readSplit, type DatasetSnapshot } from '../../data/index.js';
-import { HistGradientBoostingClassifier } from '../../ml/hgb/index.js';
+import { HistGradientBoostingClassifier, HistGradientBoostingRegressor } from '../../ml/hgb/index.js';
 import { MultinomialLogisticRegression, Ridge } from '../../ml/linear.js';
 import { LogisticRegression } from '../../ml/logistic.js';
 import {
@@ -85,8 +85,8 @@ type EstimatorFactory = (layout: EncodedLayout) => BinaryClassifier | Multiclass
 /** The candidates each task fits by default, and the ones it can fit. */
 const TASK_ESTIMATORS: Record<Task, EstimatorName[]> = {
   binary: ['hist_gradient_boosting', 'logistic_regression'],
-  multiclass: ['logistic_regression'],
-  regression: ['ridge'],
+  multiclass: ['hist_gradient_boosting', 'logistic_regression'],
+  regression: ['hist_gradient_boosting', 'ridge'],
 };
 
 /** `tuned`: gradient boosting options found by the search, over the defaults. */
@@ -100,6 +100,9 @@ function makeEstimator(task: Task, name: EstimatorName, seed: number, tuned: Hgb
       estimator: () => (task === 'multiclass' ? new MultinomialLogisticRegression({ C: 1 }) : new LogisticRegression({ C: 1 })),
       encoding: 'linear',
     };
+  }
+  if (task === 'regression') {
+    return { estimator: ({ categoricalFeatures }) => new HistGradientBoostingRegressor({ randomState: seed, categoricalFeatures }), encoding: 'tree' };
   }
   return {
     estimator: ({ categoricalFeatures }) => new HistGradientBoostingClassifier({ ...tuned, randomState: seed, categoricalFeatures }),

@@ -259,6 +259,14 @@ describe.skipIf(lacksPenguins)('penguins.csv through the CLI and the API, beside
     expect(Math.abs(candidateMetric('hist_gradient_boosting', 'test_rmse') - reference.hgb.rmse) / reference.hgb.rmse).toBeLessThanOrEqual(0.01);
   });
 
+  it('the search scores trials by the task: R^2 for a regressor', { timeout: 300_000 }, async () => {
+    const args = ['run', 'training', '--data', PENGUINS, '--target', 'body_mass_g', '--model-name', 'mass_searched', '--search-trials', '2', '--search-folds', '2', '--json'];
+    const searched = await home.json<TrainingJson & { search: { scoring: string; best: Record<string, number> } }>(args);
+    expect(searched.search.scoring).toBe('r2');
+    expect(searched.search.best.cv_r2_mean).toBeGreaterThan(0);
+    expect(candidateMetric('hist_gradient_boosting trial 0', 'cv_r2_fold_2')).toBeGreaterThan(-1);
+  });
+
   it('both are served: /predict answers per task, /feedback takes a class label or a number', { timeout: 60_000 }, async () => {
     const port = await freePort();
     server = spawn(process.execPath, [CLI_MAIN, 'serve'], {

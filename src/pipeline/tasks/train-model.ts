@@ -28,7 +28,7 @@ import { runArtifactKey } from '../../tracking/index.js';
 import { evaluateForPromotion, type PromotionOutcome } from '../promotion.js';
 
 import type { EstimatorName } from '../../ml/estimator-names.js';
-import type { HgbOptions } from '../../ml/hgb/index.js';
+import type { HgbOptions, HgbRegressorOptions } from '../../ml/hgb/index.js';
 import type { SearchConf } from '../workflows.js';
 
 export interface TrainModelOptions {
@@ -64,8 +64,16 @@ export interface SearchSummary {
   trials: number;
   folds: number;
   seed: number;
-  best: { trial: number; run_id: string; params: SampledParams; cv_roc_auc_mean: number; cv_roc_auc_std: number };
+  /** The cross-validated score: roc_auc (binary), neg_log_loss (multi-class) or r2 (regression); higher is better. */
+  scoring: SearchScoring;
+  /** `cv_<scoring>_mean` and `cv_<scoring>_std` hold the best trial's mean and standard deviation over the folds. */
+  best: { trial: number; run_id: string; params: SampledParams } & Record<string, unknown>;
 }
+
+type SearchScoring = 'roc_auc' | 'neg_log_loss' | 'r2';
+const SEARCH_SCORING: Record<Task, SearchScoring> = { binary: 'roc_auc', multiclass: 'neg_log_loss', regression: 'r2' };
+/** How the task log names each scoring. */
+const SCORING_LABEL: Record<SearchScoring, string> = { roc_auc: 'ROC AUC', neg_log_loss: 'minus log loss', r2: 'R^2' };
 
 interface Candidate {
   estimator: EstimatorName;
@@ -102,7 +110,7 @@ function makeEstimator(task: Task, name: EstimatorName, seed: number, tuned: Hgb
     };
   }
   if (task === 'regression') {
-    return { estimator: ({ categoricalFeatures }) => new HistGradientBoostingRegressor({ randomState: seed, categoricalFeatures }), encoding: 'tree' };
+    return { estimator: ({ categoricalFeatures }) => new HistGradientBoostingRegressor({ ...(tuned as HgbRegressorOptions), randomState: seed, categoricalFeatures }), encoding: 'tree' };
   }
   return {
     estimator: ({ categoricalFeatures }) => new HistGradientBoostingClassifier({ ...tuned, randomState: seed, categoricalFeatures }),
@@ -170,7 +178,6 @@ export async function trainModel(ctx: AppContext, options: TrainModelOptions, lo
   const estimators = options.estimators ?? TASK_ESTIMATORS[task];
   for (const name of estimators) makeEstimator(task, name, seed);
   if (options.threshold === 'f1' && task !== 'binary') throw new Error(`--threshold f1 applies to binary models; this target is ${task}`);
-  if (options.search && task !== 'binary') throw new Error(`the hyperparameter search runs on binary targets for now; this target is ${task}`);
   const [train, val, test] = await Promise.all(
     (['train', 'val', 'test'] as const).map((split) => readSplit(ctx.store, snapshot.id, split)),
   );
@@ -221,10 +228,11 @@ export async function trainModel(ctx: AppContext, options: TrainModelOptions, lo
         let tuned: HgbOptions = {};
         if (name === 'hist_gradient_boosting' && options.search) {
           const track = { ctx, experiment, parentRunId: parent.id, snapshotId: snapshot.id, dagRunId: options.dagRunId };
-          searchSummary = await searchGradientBoosting(train, signature.features, seed, options.search, track, log);
-          const { best } = searchSummary;
+          searchSummary = await searchGradientBoosting(task, train, signature.features, seed, options.search, track, log);
+          const { best, scoring } = searchSummary;
           tuned = best.params as HgbOptions;
-          await ctx.tracking.logMetrics(child.id, { cv_roc_auc_mean: best.cv_roc_auc_mean, cv_roc_auc_std: best.cv_roc_auc_std });
+          const cv = (stat: string) => best[`cv_${scoring}_${stat}`] as number;
+          await ctx.tracking.logMetrics(child.id, { [`cv_${scoring}_mean`]: cv('mean'), [`cv_${scoring}_std`]: cv('std') });
           await ctx.tracking.setTags(child.id, { search_best_trial: String(best.trial), search_best_run_id: best.run_id });
         }
         const { estimator, encoding } = makeEstimator(task, name, seed, tuned);
@@ -346,6 +354,7 @@ interface TrialTracking {
  * trial is logged to the task log and tracked as a child run as soon as it finishes.
  */
 async function searchGradientBoosting(
+  task: Task,
   train: { columns: TabularColumns; y: ArrayLike<number>; nRows: number },
   features: FeatureSpec[],
   seed: number,
@@ -355,7 +364,9 @@ async function searchGradientBoosting(
 ): Promise<SearchSummary> {
   const preprocessor = TabularPreprocessor.fit(train.columns, features, 'tree');
   const X = preprocessor.transformColumns(train.columns);
-  log.info(`random search: ${search.trials} trials x ${search.folds} folds on ${train.nRows} train rows`);
+  const scoring = SEARCH_SCORING[task];
+  const label = SCORING_LABEL[scoring];
+  log.info(`random search: ${search.trials} trials x ${search.folds} folds on ${train.nRows} train rows, scored by ${label}`);
   const runIds = new Map<number, string>();
   // Tracking writes are chained in finishing order while the search goes on; the first failure is kept and rethrown.
   let tracked: Promise<void> = Promise.resolve();
@@ -368,14 +379,15 @@ async function searchGradientBoosting(
       trials: search.trials,
       folds: search.folds,
       seed: search.seed ?? seed,
+      task,
       baseParams: { randomState: seed, categoricalFeatures: preprocessor.categoricalFeatureIndices },
       onTrial: (trial, { done, total }) => {
         log.info(
-          `search trial ${done}/${total}: #${trial.index} ${formatParams(trial.params)}: cv ROC AUC ` +
+          `search trial ${done}/${total}: #${trial.index} ${formatParams(trial.params)}: cv ${label} ` +
             `${trial.meanScore.toFixed(4)} ± ${trial.stdScore.toFixed(4)} (${trial.seconds.toFixed(2)} s)`,
         );
         tracked = tracked
-          .then(async () => runIds.set(trial.index, await trackTrial(track, trial)))
+          .then(async () => runIds.set(trial.index, await trackTrial(track, trial, scoring)))
           .then(
             () => undefined,
             (error) => {
@@ -389,22 +401,23 @@ async function searchGradientBoosting(
   }
   if (trackingError) throw trackingError;
   const { best } = result;
-  log.info(`search best: trial ${best.index} ${formatParams(best.params)} (cv ROC AUC ${best.meanScore.toFixed(4)}); refitting on the train split`);
+  log.info(`search best: trial ${best.index} ${formatParams(best.params)} (cv ${label} ${best.meanScore.toFixed(4)}); refitting on the train split`);
   return {
     trials: search.trials,
     folds: result.folds,
     seed: result.seed,
+    scoring,
     best: {
       trial: best.index,
       run_id: runIds.get(best.index)!,
       params: best.params,
-      cv_roc_auc_mean: best.meanScore,
-      cv_roc_auc_std: best.stdScore,
+      [`cv_${scoring}_mean`]: best.meanScore,
+      [`cv_${scoring}_std`]: best.stdScore,
     },
   };
 }
 
-async function trackTrial(track: TrialTracking, trial: SearchTrial): Promise<string> {
+async function trackTrial(track: TrialTracking, trial: SearchTrial, scoring: SearchScoring): Promise<string> {
   const { ctx } = track;
   const run = await ctx.tracking.startRun({
     experiment: track.experiment,
@@ -417,9 +430,9 @@ async function trackTrial(track: TrialTracking, trial: SearchTrial): Promise<str
   const params = Object.fromEntries(Object.entries(trial.params).map(([key, value]) => [key, value ?? 'null']));
   await ctx.tracking.logParams(run.id, { ...params, search_trial: trial.index, cv_folds: trial.foldScores.length });
   await ctx.tracking.logMetrics(run.id, {
-    cv_roc_auc_mean: trial.meanScore,
-    cv_roc_auc_std: trial.stdScore,
-    ...Object.fromEntries(trial.foldScores.map((score, fold) => [`cv_roc_auc_fold_${fold + 1}`, score])),
+    [`cv_${scoring}_mean`]: trial.meanScore,
+    [`cv_${scoring}_std`]: trial.stdScore,
+    ...Object.fromEntries(trial.foldScores.map((score, fold) => [`cv_${scoring}_fold_${fold + 1}`, score])),
     fit_seconds: trial.seconds,
   });
   await ctx.tracking.endRun(run.id, 'FINISHED');

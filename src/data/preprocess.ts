@@ -22,6 +22,8 @@ import {
 import { assignSplits, checkFractions, DEFAULT_FRACTIONS, NO_SPLIT, SPLITS, type Fractions } from './split.js';
 import { cleanTableName, replaceTableAtomically, tableExists, type TableColumn } from './tables.js';
 import { choosePositiveLabel, labelText, normaliseLabel, type LabelCount } from './target.js';
+import { decideTask, sortClasses, type TaskDecision } from './task.js';
+import type { Task } from '../ml/types.js';
 
 export const DEFAULT_SEED = 1337;
 /** Column names of the clean table that features cannot have. */
@@ -37,6 +39,8 @@ export interface PreprocessOptions {
   target: string;
   /** The target value that means y = 1; needed unless the values are an obvious pair (0/1, yes/no, y/n, true/false). */
   positiveLabel?: string;
+  /** binary, multiclass or regression; detected from the target when not given. */
+  task?: Task;
   /** Seed of the split (default 1337). */
   seed?: number;
   /** Train, validation and test shares (default [0.7, 0.1, 0.2]). */
@@ -45,16 +49,25 @@ export interface PreprocessOptions {
   dropColumns?: string[];
 }
 
-/** The target of every raw row, in line order: label codes (-1 = missing) into `values`. */
+/**
+ * The target of every raw row, in line order: label codes (-1 = missing) into `counts`, and for a numeric target its
+ * values. A numeric target may have any number of distinct values (a regression target); past MAX_TARGET_VALUES they
+ * are no longer counted (`manyValues`, code -2), and any other target with that many is refused.
+ */
 async function readLabels(store: Store, table: string, target: ColumnSchema) {
   const lines: number[] = [];
   const codes: number[] = [];
+  const values: number[] = [];
+  const numeric = target.type === 'integer' || target.type === 'float';
   const index = new Map<string, number>();
   const counts: LabelCount[] = [];
+  let manyValues = false;
   for await (const page of readPages(store.db, table, [target.name])) {
     for (const row of page) {
       lines.push(Number(row.source_line));
-      const text = labelText(row[target.name], target);
+      const raw = row[target.name];
+      if (numeric) values.push(raw === null || raw === undefined ? NaN : Number(raw));
+      const text = labelText(raw, target);
       if (text === null) {
         codes.push(-1);
         continue;
@@ -62,7 +75,10 @@ async function readLabels(store: Store, table: string, target: ColumnSchema) {
       let code = index.get(text);
       if (code === undefined) {
         if (index.size === MAX_TARGET_VALUES) {
-          throw new DataError(`target "${target.name}" has more than ${MAX_TARGET_VALUES} distinct values: it is not a class label`);
+          if (!numeric) throw new DataError(`target "${target.name}" has more than ${MAX_TARGET_VALUES} distinct values: it is not a class label`);
+          manyValues = true;
+          codes.push(-2);
+          continue;
         }
         code = index.size;
         index.set(text, code);
@@ -72,7 +88,7 @@ async function readLabels(store: Store, table: string, target: ColumnSchema) {
       codes.push(code);
     }
   }
-  return { lines, codes, counts };
+  return { lines, codes, counts, values, manyValues };
 }
 
 function featureType(column: ColumnSchema): FeatureType {
@@ -86,6 +102,24 @@ function tableColumn(feature: ColumnSchema): TableColumn {
 
 function snapshotHash(parts: Record<string, unknown>): string {
   return createHash('sha256').update(JSON.stringify({ format: FORMAT, ...parts })).digest('hex');
+}
+
+/** The target per row as the model learns it; NaN where it is missing. */
+function targetValues(
+  task: Task,
+  labels: { codes: number[]; counts: LabelCount[]; values: number[] },
+  positiveLabel: string,
+  classes: string[] | undefined,
+): Float64Array {
+  const { codes, counts } = labels;
+  if (task === 'regression') return Float64Array.from(labels.values, (v, i) => (codes[i] === -1 ? NaN : v));
+  if (task === 'multiclass') {
+    const classOf = counts.map((c) => classes!.indexOf(c.value));
+    return Float64Array.from(codes, (code) => (code < 0 ? NaN : classOf[code]));
+  }
+  const positive = normaliseLabel(positiveLabel);
+  const isPositive = counts.map((c) => normaliseLabel(c.value) === positive);
+  return Float64Array.from(codes, (code) => (code < 0 ? NaN : isPositive[code] ? 1 : 0));
 }
 
 /** Builds (or reuses) the dataset snapshot of the dataset's latest raw load with these options. */
@@ -102,13 +136,23 @@ export async function preprocessData(store: Store, options: PreprocessOptions): 
   if (dropped.includes(target.name)) throw new DataError(`the target "${target.name}" cannot be dropped`);
 
   const labels = await readLabels(store, load.table_name, target);
-  const positiveLabel = choosePositiveLabel(
-    target,
-    [...labels.counts].sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1)),
-    options.positiveLabel,
+  const present = labels.codes.filter((c) => c !== -1).length;
+  const byCount = [...labels.counts].sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1));
+  const decision: TaskDecision = decideTask(
+    { column: target, counts: byCount, manyValues: labels.manyValues, rows: present },
+    { task: options.task, positiveLabel: options.positiveLabel },
   );
-  const negatives = labels.counts.filter((c) => normaliseLabel(c.value) !== normaliseLabel(positiveLabel));
-  const negativeLabel = negatives.length === 1 ? negatives[0].value : undefined;
+  const { task } = decision;
+  let positiveLabel = '';
+  let negativeLabel: string | undefined;
+  let classes: string[] | undefined;
+  if (task === 'binary') {
+    positiveLabel = choosePositiveLabel(target, byCount, options.positiveLabel);
+    const negatives = labels.counts.filter((c) => normaliseLabel(c.value) !== normaliseLabel(positiveLabel));
+    negativeLabel = negatives.length === 1 ? negatives[0].value : undefined;
+  } else if (task === 'multiclass') {
+    classes = sortClasses(labels.counts.map((c) => c.value), target);
+  }
   const contentHash = snapshotHash({
     dataset,
     raw: load.content_hash,
@@ -118,6 +162,8 @@ export async function preprocessData(store: Store, options: PreprocessOptions): 
     seed,
     fractions,
     dropped: [...dropped].sort(),
+    // Binary snapshots keep the hash they had before tasks existed.
+    ...(task === 'binary' ? {} : { task }),
   });
   const existing = await findSnapshotByHash(store.db, dataset, contentHash);
   if (existing && (await tableExists(store.db, existing.table))) return existing;
@@ -139,16 +185,19 @@ export async function preprocessData(store: Store, options: PreprocessOptions): 
     }
   }
 
-  const positive = normaliseLabel(positiveLabel);
-  const positiveCodes = new Set(labels.counts.flatMap((c, code) => (normaliseLabel(c.value) === positive ? [code] : [])));
-  const y = Uint8Array.from(labels.codes, (code) => (code < 0 ? NO_SPLIT : positiveCodes.has(code) ? 1 : 0));
-  const splits = assignSplits(y, fractions, seed);
+  // y per row: 0/1 (binary), the class code (multi-class) or the value (regression); strata for the split.
+  const y = targetValues(task, labels, positiveLabel, classes);
+  const strata = Uint8Array.from(labels.codes, (code, i) =>
+    code === -1 || Number.isNaN(y[i]) ? NO_SPLIT : task === 'regression' ? 0 : y[i],
+  );
+  const splits = assignSplits(strata, fractions, seed, task === 'regression' ? 1 : (classes?.length ?? 2));
   const counts: SnapshotCounts = {
     train: 0,
     val: 0,
     test: 0,
     positives: { train: 0, val: 0, test: 0 },
-    droppedMissingTarget: labels.codes.filter((c) => c < 0).length,
+    droppedMissingTarget: labels.codes.filter((c) => c === -1).length,
+    ...(classes ? { classCounts: { train: classes.map(() => 0), val: classes.map(() => 0), test: classes.map(() => 0) } } : {}),
   };
   const table = existing?.table ?? cleanTableName(dataset, contentHash);
   const missing = features.map(() => 0);
@@ -161,7 +210,7 @@ export async function preprocessData(store: Store, options: PreprocessOptions): 
       const all: TableColumn[] = [
         { name: LINE_COLUMN, kind: 'line' },
         { name: 'split', kind: 'split' },
-        { name: 'y', kind: 'flag' },
+        { name: 'y', kind: task === 'binary' ? 'flag' : task === 'multiclass' ? 'integer' : 'number' },
         ...features.map(tableColumn),
       ];
       const out = new BulkInserter(staging.db, store.dialect, await staging.create(all, ['split', LINE_COLUMN]), all);
@@ -174,7 +223,8 @@ export async function preprocessData(store: Store, options: PreprocessOptions): 
           if (code === NO_SPLIT) continue;
           const split = SPLITS[code];
           counts[split]++;
-          counts.positives[split] += y[i - 1];
+          if (task === 'binary') counts.positives[split] += y[i - 1];
+          else if (counts.classCounts) counts.classCounts[split][y[i - 1]]++;
           out.value(line);
           out.value(split);
           out.value(y[i - 1]);
@@ -205,6 +255,9 @@ export async function preprocessData(store: Store, options: PreprocessOptions): 
           target: target.name,
           positiveLabel,
           negativeLabel,
+          task,
+          taskReason: decision.reason,
+          ...(classes ? { classes } : {}),
           features: specs,
           rowIdColumns,
           counts,

@@ -223,11 +223,28 @@ const taskHeartbeat: Migration = {
   },
 };
 
+/**
+ * Multi-class and regression models. A snapshot records its task and class labels (null task: binary). A prediction
+ * of a regression model stores its `value`, one of a multi-class model the probability of each class; their feedback
+ * is a number (`label_value`) or a class code (`label`).
+ */
+const predictionTasks: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('dataset_snapshots').addColumn('task', name).execute();
+    await db.schema.alterTable('dataset_snapshots').addColumn('task_reason', 'text').execute();
+    await db.schema.alterTable('dataset_snapshots').addColumn('classes_json', 'text').execute();
+    await db.schema.alterTable('predictions').addColumn('value', 'double precision').execute();
+    await db.schema.alterTable('predictions').addColumn('probabilities_json', 'text').execute();
+    await db.schema.alterTable('predictions').addColumn('label_value', 'double precision').execute();
+  },
+};
+
 /** Ordered by name; never edit a migration that has shipped, add the next one. */
 const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_snapshot_negative_label': snapshotNegativeLabel,
   '0003_task_heartbeat': taskHeartbeat,
+  '0004_prediction_tasks': predictionTasks,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

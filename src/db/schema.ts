@@ -48,6 +48,12 @@ export interface DatasetSnapshotsTable {
   content_hash: string;
   seed: number;
   created_at: string;
+  /** 'multiclass' or 'regression'; null for binary (snapshots made before tasks existed are binary). */
+  task: string | null;
+  /** Why that task (detected or given), for the record. */
+  task_reason: string | null;
+  /** JSON: string[] of a multi-class target's labels in class-code order. */
+  classes_json: string | null;
 }
 
 export interface ExperimentsTable {
@@ -188,9 +194,15 @@ export interface PredictionsTable {
   probability: number;
   prediction: number;
   threshold: number;
-  /** Ground truth attached later through POST /feedback. */
+  /** Ground truth attached later through POST /feedback: 0/1, or the class code of a multi-class model. */
   label: number | null;
   label_at: string | null;
+  /** A regression model's predicted value (null for classifiers). */
+  value: number | null;
+  /** A multi-class model's probability per class, as a JSON object label -> probability (null otherwise). */
+  probabilities_json: string | null;
+  /** A regression model's true value, from POST /feedback. */
+  label_value: number | null;
 }
 
 export interface Database {

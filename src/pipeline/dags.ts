@@ -28,7 +28,7 @@ function datasetOf(c: TrainingConf): string {
 
 /** Summaries kept small: task outputs are stored as JSON and read by downstream tasks. */
 type LoadOutput = Omit<RawLoadResult, 'columns'> & { columns: number };
-type PreprocessOutput = Pick<DatasetSnapshot, 'id' | 'dataset' | 'table' | 'counts' | 'target' | 'positiveLabel'>;
+type PreprocessOutput = Pick<DatasetSnapshot, 'id' | 'dataset' | 'table' | 'counts' | 'target' | 'positiveLabel' | 'task' | 'classes'>;
 
 function loadTask(app: AppContext): TaskDef {
   return {
@@ -72,14 +72,16 @@ function preprocessTask(app: AppContext, upstream: string[]): TaskDef {
         dataset,
         target: required(c, 'target', '--target COLUMN'),
         positiveLabel: c.positiveLabel,
+        task: c.task,
         seed: c.seed,
       });
       const { counts } = snapshot;
+      task.log.info(`task: ${snapshot.task}${snapshot.taskReason ? ` (${snapshot.taskReason})` : ''}`);
       task.log.info(
         `snapshot ${snapshot.id}: ${counts.train}/${counts.val}/${counts.test} train/val/test rows in ${snapshot.table}`,
       );
-      const { id, table, target, positiveLabel } = snapshot;
-      return { id, dataset: snapshot.dataset, table, counts, target, positiveLabel };
+      const { id, table, target, positiveLabel, classes } = snapshot;
+      return { id, dataset: snapshot.dataset, table, counts, target, positiveLabel, task: snapshot.task, ...(classes ? { classes } : {}) };
     },
   };
 }

@@ -14,7 +14,7 @@ import { CompiledQuery, type Insertable, type Kysely } from 'kysely';
 import type { Database, PredictionsTable } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 
-export type PredictionRecord = Omit<Insertable<PredictionsTable>, 'label' | 'label_at'>;
+export type PredictionRecord = Omit<Insertable<PredictionsTable>, 'label' | 'label_at' | 'label_value'>;
 
 export class PredictionLogUnavailable extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -48,7 +48,7 @@ interface Pending {
   settled: boolean;
 }
 
-/** Rows per INSERT statement: 10 bound values a row stays far below every backend's parameter limit. */
+/** Rows per INSERT statement: 12 bound values a row stays far below every backend's parameter limit. */
 const ROWS_PER_STATEMENT = 500;
 /** How many INSERT texts (one per row count) are kept; the oldest goes first. */
 const CACHED_STATEMENTS = 64;
@@ -64,6 +64,8 @@ const COLUMNS = [
   'probability',
   'prediction',
   'threshold',
+  'value',
+  'probabilities_json',
 ] as const satisfies ReadonlyArray<keyof PredictionRecord>;
 
 export class PredictionLog {
@@ -207,7 +209,7 @@ export class PredictionLog {
     const rows = records.length;
     let sqlText = this.statements.get(rows);
     if (sqlText === undefined) {
-      const ordered = records.map((r) => Object.fromEntries(COLUMNS.map((c) => [c, r[c]])) as PredictionRecord);
+      const ordered = records.map((r) => Object.fromEntries(COLUMNS.map((c) => [c, r[c] ?? null])) as PredictionRecord);
       sqlText = this.db.insertInto('predictions').values(ordered).compile().sql;
       if (this.statements.size >= CACHED_STATEMENTS) this.statements.delete(this.statements.keys().next().value!);
       this.statements.set(rows, sqlText);

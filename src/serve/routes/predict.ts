@@ -7,7 +7,8 @@ import type { ServeContext } from '../app.js';
 import { UnavailableError } from '../../errors.js';
 import { timeOrderedUuid } from '../ids.js';
 import { PredictionLogUnavailable, type PredictionRecord } from '../prediction-log.js';
-import { predictionAnswerSchema, errorSchema } from '../openapi.js';
+import { predictionAnswerSchema, errorSchema, multiclassAnswerSchema, regressionAnswerSchema } from '../openapi.js';
+import { scoreTaskRows, type TaskAnswer } from '../task-answers.js';
 
 /** One answer, in request order. */
 export interface PredictionAnswer {
@@ -25,7 +26,10 @@ export function registerPredictRoutes(app: FastifyInstance, context: ServeContex
   const responses = {
     200: {
       description: 'The prediction (an array of them for an array of rows), stored before it is returned',
-      anyOf: [predictionAnswerSchema, { type: 'array', items: predictionAnswerSchema }],
+      anyOf: [predictionAnswerSchema, multiclassAnswerSchema, regressionAnswerSchema].flatMap((answer) => [
+        answer,
+        { type: 'array', items: answer },
+      ]),
     },
     404: { description: 'No such model', ...errorSchema },
     413: { description: 'Body or batch too large', ...errorSchema },
@@ -68,10 +72,26 @@ async function predict(
   context: ServeContext,
   name: string,
   request: FastifyRequest,
-): Promise<PredictionAnswer | PredictionAnswer[]> {
+): Promise<PredictionAnswer | PredictionAnswer[] | TaskAnswer | TaskAnswer[]> {
   const served = context.models.lookup(name);
   const rows = served.contract.parse(request.body, context.maxBatchRows);
   const { model, version } = served;
+  if (model.task !== undefined && model.task !== 'binary') {
+    const now = Date.now();
+    const createdAt = new Date(now).toISOString();
+    const { records, answers } = scoreTaskRows(model, rows, (i) => ({
+      id: timeOrderedUuid(now),
+      request_id: request.id,
+      created_at: createdAt,
+      model_name: name,
+      model_version: version,
+      row_id: rows[i].rowId,
+      inputs_json: JSON.stringify(rows[i].features),
+    }));
+    await appendRecords(context, records);
+    for (const record of records) context.metrics.predictions.inc({ model: name, version, prediction: record.prediction });
+    return Array.isArray(request.body) ? answers : answers[0];
+  }
   const { probability, prediction } = model.predictRecords(rows.map((row) => row.features));
   const now = Date.now();
   const createdAt = new Date(now).toISOString();
@@ -92,13 +112,8 @@ async function predict(
       threshold: model.threshold,
     };
   });
-  try {
-    await context.predictionLog.append(records);
-  } catch (error) {
-    if (error instanceof PredictionLogUnavailable) throw new UnavailableError(error.message, { code: 'prediction_log_unavailable' });
-    throw error;
-  }
-  const { positiveLabel, negativeLabel } = model.signature.target;
+  await appendRecords(context, records);
+  const { positiveLabel = '1', negativeLabel } = model.signature.target;
   const answers = records.map((record): PredictionAnswer => {
     context.metrics.predictions.inc({ model: name, version, prediction: record.prediction });
     return {
@@ -112,4 +127,14 @@ async function predict(
     };
   });
   return Array.isArray(request.body) ? answers : answers[0];
+}
+
+/** Commits the rows before anything is answered; a log that cannot take them answers 503. */
+async function appendRecords(context: ServeContext, records: PredictionRecord[]): Promise<void> {
+  try {
+    await context.predictionLog.append(records);
+  } catch (error) {
+    if (error instanceof PredictionLogUnavailable) throw new UnavailableError(error.message, { code: 'prediction_log_unavailable' });
+    throw error;
+  }
 }

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../src/bench/ports.js';
+import { freePort } from '../bench/ports.js';
 import type { ColumnSchema } from '../src/data/columns.js';
 import { decideTask } from '../src/data/task.js';
 import { MultinomialLogisticRegression, Ridge } from '../src/ml/linear.js';

@@ -42,9 +42,13 @@ describe('cells', () => {
     expect(parseNumber('-1.25')).toBe(-1.25);
     expect(parseNumber('.5')).toBe(0.5);
     expect(parseNumber('35.0')).toBe(35);
-    for (const bad of ['0x1f', '0b101', '0o17', 'Infinity', '-Infinity', '1,000', '12abc', '1 2']) {
+    for (const bad of ['0x1f', '0b101', '0o17', '1,000', '12abc', '1 2', 'infinit', 'Infinity1']) {
       expect(parseNumber(bad), bad).toBeNaN();
     }
+  });
+  it('reads infinity in its usual spellings, and decimals too large for a double, as infinite', () => {
+    for (const inf of ['Infinity', '+Infinity', 'inf', 'INF', '1e999']) expect(parseNumber(inf), inf).toBe(Infinity);
+    for (const inf of ['-Infinity', '-inf', '-1e999']) expect(parseNumber(inf), inf).toBe(-Infinity);
   });
   it('reads true/false as booleans but not yes/no', () => {
     expect(booleanValue('TRUE')).toBe(1);

@@ -49,6 +49,8 @@ export async function* readCsv(file: string, options: CsvReadOptions): AsyncGene
   const decoder = new TextDecoder('utf-8');
   let line = 1;
   let carry = '';
+  /** True while the carried record is known to end inside an open quoted field. */
+  let carryInQuotes = false;
   let bytesRead = 0;
 
   const batch = (result: PapaResult, mayHoldLineBreaks: boolean): CsvBatch => {
@@ -78,19 +80,71 @@ export async function* readCsv(file: string, options: CsvReadOptions): AsyncGene
   for await (const chunk of createReadStream(file, { highWaterMark: READ_BYTES }) as AsyncIterable<Buffer>) {
     bytesRead += chunk.length;
     options.hash?.update(chunk);
-    const text = carry + decoder.decode(chunk, { stream: true });
+    const decoded = decoder.decode(chunk, { stream: true });
+    // No record can end in this chunk (no line break, or a long record's quoted field stays open): keep the chunk
+    // for the next instead of parsing the long record again.
+    const lineEnds = decoded.includes(lineBreak);
+    if (decoded.includes('"')) carryInQuotes = false;
+    else if (lineEnds && !carryInQuotes && carry.length > READ_BYTES) {
+      carryInQuotes = scanRecord(carry, options.delimiter).openQuote !== undefined;
+    }
+    if (carry !== '' && (carryInQuotes || !lineEnds)) {
+      carry += decoded;
+      if (carry.length > MAX_RECORD_CHARS) throw new DataError(`line ${line}: ${tooLong(carry, options.delimiter)}`);
+      continue;
+    }
+    const text = carry + decoded;
     const result = new Papa.Parser(config).parse(text, 0, true) as PapaResult;
     carry = text.slice(result.meta.cursor);
+    carryInQuotes = false;
     const records = batch(result, text.includes('"'));
-    if (carry.length > MAX_RECORD_CHARS) {
-      throw new DataError(
-        `line ${line}: a record longer than ${MAX_RECORD_CHARS >> 20} MiB: a quoted field is probably not closed`,
-      );
-    }
+    if (carry.length > MAX_RECORD_CHARS) throw new DataError(`line ${line}: ${tooLong(carry, options.delimiter)}`);
     yield records;
   }
   const rest = carry + decoder.decode();
   if (rest !== '') yield batch(new Papa.Parser(config).parse(rest, 0, false) as PapaResult, rest.includes('"'));
+}
+
+/**
+ * The fields of an unfinished record as the parser sees them: a quote opens a quoted field only at a field's start.
+ * `openQuote` is the field whose quote is still open at the end, if any.
+ */
+function scanRecord(record: string, delimiter: string): { openQuote?: number; field: number; lastFieldStart: number } {
+  let fieldStart = 0;
+  let field = 1;
+  while (fieldStart < record.length) {
+    if (record[fieldStart] === '"') {
+      let close = fieldStart + 1;
+      for (;;) {
+        close = record.indexOf('"', close);
+        if (close === -1) return { openQuote: field, field, lastFieldStart: fieldStart };
+        if (record[close + 1] !== '"') break;
+        close += 2;
+      }
+      fieldStart = close + 1;
+    }
+    const next = record.indexOf(delimiter, fieldStart);
+    if (next === -1) break;
+    fieldStart = next + delimiter.length;
+    field++;
+  }
+  return { field, lastFieldStart: fieldStart };
+}
+
+/**
+ * Why an unfinished record grew past MAX_RECORD_CHARS: a quoted field that is never closed (it swallows the rest of
+ * the file), or really a field or line that long (no line break where one was expected).
+ */
+function tooLong(record: string, delimiter: string): string {
+  const limit = `${MAX_RECORD_CHARS >> 20} MiB`;
+  const { openQuote, field, lastFieldStart } = scanRecord(record, delimiter);
+  if (openQuote !== undefined) {
+    return `a quoted field (field ${openQuote}) opens here and is not closed within ${limit}: close its quote, or write a quote inside a quoted field as ""`;
+  }
+  const lastField = record.length - lastFieldStart;
+  return lastField > MAX_RECORD_CHARS / 2
+    ? `field ${field} is longer than ${limit} (no line break or delimiter after it): a table cell that long is not tabular data; is it the right file?`
+    : `the line is longer than ${limit} (${field} fields so far, no line break): is the delimiter or the line ending wrong?`;
 }
 
 /** A record written back as one CSV line (for the rejects table), cut to `max` characters. */

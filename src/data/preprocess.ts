@@ -19,7 +19,7 @@ import {
   type DatasetSnapshot,
   type SnapshotCounts,
 } from './snapshots.js';
-import { assignSplits, checkFractions, DEFAULT_FRACTIONS, NO_SPLIT, SPLITS, type Fractions } from './split.js';
+import { allocate, assignSplits, checkFractions, DEFAULT_FRACTIONS, NO_SPLIT, SPLITS, type Fractions } from './split.js';
 import { cleanTableName, replaceTableAtomically, tableExists, type TableColumn } from './tables.js';
 import { choosePositiveLabel, labelText, normaliseLabel, type LabelCount } from './target.js';
 
@@ -43,6 +43,8 @@ export interface PreprocessOptions {
   fractions?: readonly [number, number, number];
   /** Columns to leave out besides row ids and text columns. */
   dropColumns?: string[];
+  /** Told which columns are left out of the features and why (for the task log). */
+  onNote?: (note: string) => void;
 }
 
 /** The target of every raw row, in line order: label codes (-1 = missing) into `values`. */
@@ -73,6 +75,44 @@ async function readLabels(store: Store, table: string, target: ColumnSchema) {
     }
   }
   return { lines, codes, counts };
+}
+
+function leftOutBecause(
+  c: ColumnSchema,
+  target: ColumnSchema,
+  dropped: readonly string[],
+  rowIds: readonly string[],
+  rows: number,
+): string | undefined {
+  if (c === target) return undefined;
+  if (dropped.includes(c.name)) return 'dropped as asked';
+  if (rowIds.includes(c.name)) return 'a row id (a distinct value per row)';
+  if (c.type !== 'text') return undefined;
+  if (c.missing === rows) return `empty (no value in any of the ${rows} rows)`;
+  return `free text (${c.distinct === undefined ? 'too many' : c.distinct} distinct values: not a number, not a category)`;
+}
+
+/**
+ * Each class must put a row in every split with a share (so each split has both classes for its metrics): with the
+ * default shares that is 3 rows of each class; a smaller file fails here instead of inside a model fit.
+ */
+function checkEnoughRows(counts: readonly LabelCount[], positiveCodes: ReadonlySet<number>, fractions: Fractions): void {
+  const perClass = [0, 0];
+  counts.forEach((c, code) => (perClass[positiveCodes.has(code) ? 1 : 0] += c.count));
+  const shares = fractions.filter((f) => f > 0).length;
+  const short = [0, 1].filter((label) => allocate(perClass[label], fractions).some((n, k) => fractions[k] > 0 && n === 0));
+  if (short.length === 0) return;
+  const total = perClass[0] + perClass[1];
+  throw new DataError(
+    `too few rows to split: ${total} labelled row${total === 1 ? '' : 's'} (${perClass[1]} positive, ${perClass[0]} negative); ` +
+      `a stratified ${SPLITS.filter((_, k) => fractions[k] > 0).join('/')} split needs at least ${minimumPerClass(fractions)} rows ` +
+      `of each class (one in each of the ${shares} splits)`,
+  );
+}
+
+/** The fewest rows of one class that give every split with a share at least one row. */
+function minimumPerClass(fractions: Fractions): number {
+  for (let n = 1; ; n++) if (allocate(n, fractions).every((m, k) => fractions[k] === 0 || m > 0)) return n;
 }
 
 function featureType(column: ColumnSchema): FeatureType {
@@ -130,6 +170,10 @@ export async function preprocessData(store: Store, options: PreprocessOptions): 
   const features = columns.filter(
     (c) => c !== target && c.type !== 'text' && !dropped.includes(c.name) && !rowIdColumns.includes(c.name),
   );
+  for (const c of columns) {
+    const why = leftOutBecause(c, target, dropped, rowIdColumns, Number(load.row_count));
+    if (why) options.onNote?.(`column "${c.name}" is not a feature: ${why}`);
+  }
   if (features.length === 0) {
     throw new DataError(`no feature column left in "${dataset}" after dropping the target, row ids, text and dropped columns`);
   }
@@ -142,6 +186,7 @@ export async function preprocessData(store: Store, options: PreprocessOptions): 
   const positive = normaliseLabel(positiveLabel);
   const positiveCodes = new Set(labels.counts.flatMap((c, code) => (normaliseLabel(c.value) === positive ? [code] : [])));
   const y = Uint8Array.from(labels.codes, (code) => (code < 0 ? NO_SPLIT : positiveCodes.has(code) ? 1 : 0));
+  checkEnoughRows(labels.counts, positiveCodes, fractions);
   const splits = assignSplits(y, fractions, seed);
   const counts: SnapshotCounts = {
     train: 0,

@@ -77,6 +77,8 @@ interface Pass {
   loaded: number;
   rejects: RejectLog;
   columns: ColumnSchema[];
+  /** What the user should know about the data that is not an error (empty columns, infinite values). */
+  notes: string[];
 }
 
 export function formatPercent(share: number): string {
@@ -102,17 +104,25 @@ interface SampleRow {
   problem: string | undefined;
 }
 
+/** Infinite values stored as missing in a numeric column: how many, and the first line. */
+interface InfiniteValues {
+  count: number;
+  firstLine: number;
+}
+
 /** Loaded-row statistics: the profile minus what rows set aside for a bad number contributed. */
 function columnSchemas(
   header: Pass['header'],
   types: ColumnType[],
   profiles: ColumnProfile[],
   aside: ColumnProfile[],
+  infinite: (InfiniteValues | undefined)[],
 ): ColumnSchema[] {
   return header.map(({ name, original }, j) => {
     const type = types[j];
-    const missing = profiles[j].missing - aside[j].missing;
-    const schema: ColumnSchema = { name, original, type, nullable: missing > 0, missing };
+    const inf = storageOf(type) === 'number' ? (infinite[j]?.count ?? 0) : 0;
+    const missing = profiles[j].missing - aside[j].missing + inf;
+    const schema: ColumnSchema = { name, original, type, nullable: missing > 0, missing, ...(inf ? { infinite: inf } : {}) };
     const counts = profiles[j].distinct;
     if (counts) {
       const removed = aside[j].distinct;
@@ -141,6 +151,7 @@ async function loadPass(job: LoadJob, staging: Staging, known: ColumnType[] | un
   let storageBroken = false;
   let sample: SampleRow[] = [];
   let dataRows = 0;
+  let infinite: (InfiniteValues | undefined)[] = [];
 
   const start = async (types: ColumnType[]): Promise<void> => {
     storage = types.map(storageOf);
@@ -167,6 +178,7 @@ async function loadPass(job: LoadJob, staging: Staging, known: ColumnType[] | un
     const out = inserter!;
     out.value(line);
     let bad: string | undefined;
+    let infiniteAt: number[] | undefined;
     for (let j = 0; j < width; j++) {
       const cell = record[j].trim();
       const profile = profiles[j];
@@ -179,7 +191,12 @@ async function loadPass(job: LoadJob, staging: Staging, known: ColumnType[] | un
       const kind = storage![j];
       if (kind === 'number') {
         if (n !== n) bad ??= `column "${header![j].original.trim()}": "${cell}" is not a number`;
-        out.value(n);
+        if (n === Infinity || n === -Infinity) {
+          (infiniteAt ??= []).push(j);
+          out.value(null);
+        } else {
+          out.value(n);
+        }
       } else if (kind === 'string') {
         out.value(cell);
       } else {
@@ -196,6 +213,12 @@ async function loadPass(job: LoadJob, staging: Staging, known: ColumnType[] | un
       out.dropRow(); // the table is rebuilt with the right types: stop writing, keep profiling
     } else {
       out.endRow();
+      if (infiniteAt) {
+        for (const j of infiniteAt) {
+          const seen = (infinite[j] ??= { count: 0, firstLine: line });
+          seen.count++;
+        }
+      }
     }
   };
 
@@ -248,6 +271,7 @@ async function loadPass(job: LoadJob, staging: Staging, known: ColumnType[] | un
 
   const types = profiles.map((p) => decideType(p, dataRows, threshold));
   const mismatch = storageBroken || types.some((t, j) => storageOf(t) !== storage![j]);
+  const columns = mismatch ? [] : columnSchemas(header, types, profiles, aside, infinite);
   return {
     header,
     types,
@@ -255,8 +279,28 @@ async function loadPass(job: LoadJob, staging: Staging, known: ColumnType[] | un
     dataRows,
     loaded: inserter!.written,
     rejects,
-    columns: mismatch ? [] : columnSchemas(header, types, profiles, aside),
+    columns,
+    notes: mismatch ? [] : columnNotes(columns, infinite, inserter!.written),
   };
+}
+
+/** Columns the user would otherwise only notice later: empty ones, and numbers too large for any column to hold. */
+function columnNotes(columns: readonly ColumnSchema[], infinite: (InfiniteValues | undefined)[], loaded: number): string[] {
+  const notes: string[] = [];
+  columns.forEach((c, j) => {
+    const name = c.original.trim() || c.name;
+    if (loaded > 0 && c.missing === loaded && !c.infinite) {
+      notes.push(`column "${name}" is empty (no value in any of the ${loaded} rows): it is kept in the raw table but not used as a feature`);
+    }
+    const inf = infinite[j];
+    if (c.infinite && inf) {
+      notes.push(
+        `column "${name}": ${c.infinite} infinite value${c.infinite === 1 ? '' : 's'} (first on line ${inf.firstLine}) ` +
+          'stored as missing: no model can use an infinite number',
+      );
+    }
+  });
+  return notes;
 }
 
 async function writeRawTable(job: LoadJob, staging: Staging, passes: Pass[]): Promise<Pass> {
@@ -336,6 +380,7 @@ export async function loadRawData(store: Store, options: LoadRawDataOptions): Pr
       delimiter,
       contentHash: scan.sha256,
       skipped: false,
+      notes: pass.notes,
     };
   } catch (error) {
     const last = passes.at(-1);

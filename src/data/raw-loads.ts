@@ -24,6 +24,8 @@ export interface RawLoadResult {
   contentHash: string;
   /** True when the same bytes were already the dataset's latest load and nothing was done. */
   skipped: boolean;
+  /** Things about the data worth a line in the task log that are not errors (empty columns, infinite values...). */
+  notes: string[];
 }
 
 /** At most this many rejects per load are stored; the count covers all of them. */
@@ -75,6 +77,7 @@ export function loadResultFromRow(row: RawLoadsTable, skipped: boolean): RawLoad
     delimiter: row.delimiter,
     contentHash: row.content_hash,
     skipped,
+    notes: [],
   };
 }
 

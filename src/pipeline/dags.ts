@@ -54,6 +54,7 @@ function loadTask(app: AppContext): TaskDef {
           ? `same bytes already loaded as ${result.table} (${result.rows} rows): nothing to do`
           : `loaded ${result.rows} rows into ${result.table} (${result.rejects} rejected)`,
       );
+      for (const note of result.notes) task.log.warn(note);
       return { ...result, columns: result.columns.length };
     },
   };
@@ -72,6 +73,7 @@ function preprocessTask(app: AppContext, upstream: string[]): TaskDef {
         target: required(c, 'target', '--target COLUMN'),
         positiveLabel: c.positiveLabel,
         seed: c.seed,
+        onNote: (note) => task.log.info(note),
       });
       const { counts } = snapshot;
       task.log.info(

@@ -77,11 +77,11 @@ const table: fc.Arbitrary<Table> = fc
   .map(({ header, columns }) => ({ header, rows: columns[0].map((_, i) => columns.map((c) => c[i])) }));
 
 const dialect: fc.Arbitrary<Dialect> = fc.record({
-  delimiter: fc.constantFrom<Dialect['delimiter']>(',', ';', '\t'),
+  delimiter: fc.constantFrom<Dialect['delimiter']>(',', ';', '\t', '|'),
   newline: fc.constantFrom('\n', '\r\n', '\r'),
   quoteAll: fc.boolean(),
   bom: fc.boolean(),
-  encoding: fc.constantFrom<Dialect['encoding']>('utf-8'),
+  encoding: fc.constantFrom<Dialect['encoding']>('utf-8', 'latin1'),
   trailingNewline: fc.boolean(),
 });
 

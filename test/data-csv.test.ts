@@ -131,7 +131,7 @@ describe('reading records', () => {
 });
 
 describe('file checks', () => {
-  it('refuses binary files, empty files and non-UTF-8 text with a reason', async () => {
+  it('refuses binary and empty files with a reason, and reads text that is not UTF-8 as Windows-1252, saying so', async () => {
     const png = file('image.csv', Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]));
     await expect(scanFile(png)).rejects.toThrow(/is not a CSV file: it looks like a PNG image/);
     const gz = file('data.csv.gz', Uint8Array.from([0x1f, 0x8b, 8, 0, 0, 0]));
@@ -140,7 +140,12 @@ describe('file checks', () => {
     await expect(scanFile(file('empty.csv', ''))).rejects.toThrow(/is empty/);
     await expect(scanFile(file('blank.csv', '\n\n  \n'))).rejects.toThrow(/is empty/);
     const latin1 = file('latin1.csv', Buffer.concat([Buffer.from('name,city\nann,'), Buffer.from([0x4d, 0xfc, 0x6e]), Buffer.from('\n')]));
-    await expect(scanFile(latin1)).rejects.toThrow(/not UTF-8 text \(invalid byte at offset 15, line 2\)/);
+    expect(await scanFile(latin1)).toMatchObject({
+      encoding: 'windows-1252',
+      head: 'name,city\nann,Mün\n',
+      notes: [`${latin1} is not UTF-8 (invalid byte at offset 15, line 2): read as Windows-1252 (Latin-1); pass --encoding if it is another encoding`],
+    });
+    await expect(scanFile(latin1, 'utf-8')).rejects.toThrow(/not utf-8 text \(invalid byte at offset 15, line 2\): check --encoding/);
     await expect(scanFile(join(dir, 'nope.csv'))).rejects.toThrow(/file not found/);
   });
   it('hashes the bytes', async () => {

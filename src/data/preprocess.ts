@@ -77,6 +77,20 @@ async function readLabels(store: Store, table: string, target: ColumnSchema) {
   return { lines, codes, counts };
 }
 
+/** The target column; when it is not found and the column names look like values, the hint to read the file header-less. */
+function resolveTarget(columns: readonly ColumnSchema[], given: string): ColumnSchema {
+  try {
+    return resolveColumn(columns, given);
+  } catch (error) {
+    const numeric = columns.map((c) => c.original.trim()).filter((name) => name !== '' && Number.isFinite(Number(name)));
+    if (numeric.length === 0) throw error;
+    throw new DataError(
+      `${(error as Error).message}. Some column names are numbers (${numeric.slice(0, 3).join(', ')}): if the file has no ` +
+        'header line, load it with --no-header --columns NAME,NAME,...',
+    );
+  }
+}
+
 function leftOutBecause(
   c: ColumnSchema,
   target: ColumnSchema,
@@ -137,7 +151,7 @@ export async function preprocessData(store: Store, options: PreprocessOptions): 
   const load = await latestLoadedLoad(store.db, dataset);
   if (!load) throw new DataError(`dataset "${dataset}" has no loaded raw data: run load_raw_data first`);
   const columns = JSON.parse(load.columns_json) as ColumnSchema[];
-  const target = resolveColumn(columns, options.target);
+  const target = resolveTarget(columns, options.target);
   const dropped = (options.dropColumns ?? []).map((c) => resolveColumn(columns, c).name);
   if (dropped.includes(target.name)) throw new DataError(`the target "${target.name}" cannot be dropped`);
 
@@ -158,6 +172,8 @@ export async function preprocessData(store: Store, options: PreprocessOptions): 
     seed,
     fractions,
     dropped: [...dropped].sort(),
+    // Other read options give other values from the same bytes; the defaults leave the hash as it always was.
+    ...(load.read_options ? { read: load.read_options } : {}),
   });
   const existing = await findSnapshotByHash(store.db, dataset, contentHash);
   if (existing && (await tableExists(store.db, existing.table))) return existing;

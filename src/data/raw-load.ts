@@ -28,7 +28,8 @@ import {
   type RawLoadResult,
 } from './raw-loads.js';
 import { rawTableName, replaceTableAtomically, tableExists, type Staging, type TableColumn } from './tables.js';
-import { booleanValue, isMissing, parseNumber } from './values.js';
+import { checkCsvReadOptions, readOptionsKey, type CsvReadOptions } from './read-options.js';
+import { booleanValue, missingTest, parseNumber } from './values.js';
 
 export type { RawLoadResult } from './raw-loads.js';
 
@@ -55,6 +56,8 @@ export interface LoadRawDataOptions {
   rejectThreshold?: number;
   /** Called about once per MiB read; an exception thrown here aborts the load and rolls it back. */
   onProgress?: (progress: LoadProgress) => void;
+  /** How to read the file when sniffing is not enough: delimiter, header, column names, missing values, encoding. */
+  csv?: CsvReadOptions;
 }
 
 interface LoadJob {
@@ -62,6 +65,8 @@ interface LoadJob {
   file: string;
   scan: FileScan;
   dialect: CsvDialect;
+  csv: CsvReadOptions;
+  isMissing: (cell: string) => boolean;
   threshold: number;
   onProgress?: (progress: LoadProgress) => void;
 }
@@ -79,13 +84,20 @@ interface Pass {
   columns: ColumnSchema[];
   /** What the user should know about the data that is not an error (empty columns, infinite values). */
   notes: string[];
+  /** Set when the header line looks like data (the file may have no header). */
+  headerNote?: string;
 }
 
 export function formatPercent(share: number): string {
   return `${Number((share * 100).toFixed(1))}%`;
 }
 
-function guessTypes(sample: readonly SampleRow[], width: number, threshold: number): ColumnType[] {
+function guessTypes(
+  sample: readonly SampleRow[],
+  width: number,
+  threshold: number,
+  isMissing: (cell: string) => boolean,
+): ColumnType[] {
   const profiles = Array.from({ length: width }, () => new ColumnProfile());
   for (const { record, problem } of sample) {
     if (problem || record.length !== width) continue;
@@ -140,7 +152,7 @@ function columnSchemas(
 }
 
 async function loadPass(job: LoadJob, staging: Staging, known: ColumnType[] | undefined): Promise<Pass> {
-  const { file, dialect, threshold } = job;
+  const { file, dialect, threshold, isMissing } = job;
   const hash = createHash('sha256');
   const rejects = new RejectLog();
   let header: Pass['header'] | undefined;
@@ -226,18 +238,34 @@ async function loadPass(job: LoadJob, staging: Staging, known: ColumnType[] | un
     if (inserter!.full) await inserter!.flush();
   };
 
-  for await (const batch of readCsv(file, { ...dialect, hash })) {
+  let headerNote: string | undefined;
+  const guess = async (): Promise<void> => {
+    if (job.csv.header !== false) headerNote = headerLooksLikeData(header!, sample, isMissing);
+    await start(guessTypes(sample, header!.length, threshold, isMissing));
+  };
+
+  for await (const batch of readCsv(file, { ...dialect, encoding: job.scan.encoding, hash })) {
     for (let i = 0; i < batch.records.length; i++) {
       const record = batch.records[i];
       const line = batch.lines[i];
       const problem = batch.malformed.get(i);
       if (!header) {
-        if (problem) throw new DataError(`line ${line}: the header is malformed: ${problem}`);
-        header = normaliseHeader(record);
+        if (job.csv.header === false) {
+          const names = job.csv.columns ?? record.map((_, j) => `c${j + 1}`);
+          if (names.length !== record.length) {
+            throw new DataError(
+              `--columns names ${names.length} columns but line ${line}, the first, has ${record.length} fields`,
+            );
+          }
+          header = normaliseHeader(names);
+        } else {
+          if (problem) throw new DataError(`line ${line}: the header is malformed: ${problem}`);
+          header = normaliseHeader(record);
+        }
         profiles = header.map(() => new ColumnProfile());
         aside = header.map(() => new ColumnProfile());
         if (known) await start(known);
-        continue;
+        if (job.csv.header !== false) continue;
       }
       dataRows++;
       if (storage) {
@@ -246,7 +274,7 @@ async function loadPass(job: LoadJob, staging: Staging, known: ColumnType[] | un
       } else {
         sample.push({ record, line, problem });
         if (sample.length === SAMPLE_ROWS) {
-          await start(guessTypes(sample, header.length, threshold));
+          await guess();
           for (const s of sample) {
             take(s.record, s.line, s.problem);
             await flushIfFull();
@@ -258,9 +286,9 @@ async function loadPass(job: LoadJob, staging: Staging, known: ColumnType[] | un
     job.onProgress?.({ phase: known ? 'reload' : 'load', bytesRead: batch.bytesRead, totalBytes: job.scan.size, rows: dataRows });
   }
   if (!header) throw new DataError(`${file} is empty`);
-  if (dataRows === 0) throw new DataError(`${file} has a header but no data rows`);
+  if (dataRows === 0) throw new DataError(`${file} has a header but no data rows (if it has no header, pass --no-header)`);
   if (!storage) {
-    await start(guessTypes(sample, header.length, threshold));
+    await guess();
     for (const s of sample) {
       take(s.record, s.line, s.problem);
       await flushIfFull();
@@ -281,7 +309,32 @@ async function loadPass(job: LoadJob, staging: Staging, known: ColumnType[] | un
     rejects,
     columns,
     notes: mismatch ? [] : columnNotes(columns, infinite, inserter!.written),
+    headerNote,
   };
+}
+
+/**
+ * A warning when the first line looks like data rather than column names: every cell of it is a number, a missing
+ * marker or a value that its column also holds further down (e.g. `39,State-gov,77516,Bachelors` in a file without a
+ * header).
+ */
+function headerLooksLikeData(
+  header: readonly { original: string }[],
+  sample: readonly SampleRow[],
+  isMissing: (cell: string) => boolean,
+): string | undefined {
+  if (sample.length === 0) return undefined;
+  const cells = header.map((h) => h.original.trim());
+  const valueLike = cells.every((cell, j) => {
+    if (isMissing(cell) || parseNumber(cell) === parseNumber(cell)) return true;
+    return sample.some(({ record }) => record[j]?.trim() === cell);
+  });
+  if (!valueLike) return undefined;
+  const shown = cells.slice(0, 4).map((c) => `"${c}"`).join(', ') + (cells.length > 4 ? ', ...' : '');
+  return (
+    `line 1 looks like data, not column names (${shown}: each is a number or a value of its column): ` +
+    'if the file has no header line, load it with --no-header (and --columns NAME,NAME,...)'
+  );
 }
 
 /** Columns the user would otherwise only notice later: empty ones, and numbers too large for any column to hold. */
@@ -307,7 +360,7 @@ async function writeRawTable(job: LoadJob, staging: Staging, passes: Pass[]): Pr
   let pass = await loadPass(job, staging, undefined);
   passes.push(pass);
   if (pass.mismatch) {
-    pass = await loadPass(job, staging, pass.types);
+    pass = { ...(await loadPass(job, staging, pass.types)), headerNote: pass.headerNote };
     passes.push(pass);
     if (pass.mismatch) throw new DataError(`${job.file} changed while it was being loaded: load it again`);
   }
@@ -331,10 +384,18 @@ export async function loadRawData(store: Store, options: LoadRawDataOptions): Pr
   if (!(threshold >= 0 && threshold <= 1)) {
     throw new DataError(`rejectThreshold must be a fraction between 0 and 1, got ${options.rejectThreshold}`);
   }
-  const scan = await scanFile(file);
+  const csv = checkCsvReadOptions(options.csv);
+  const readOptions = readOptionsKey(csv);
+  const scan = await scanFile(file, csv.encoding);
 
   const latest = await latestLoadedLoad(store.db, dataset);
-  if (latest && !options.force && latest.content_hash === scan.sha256 && (await tableExists(store.db, latest.table_name))) {
+  if (
+    latest &&
+    !options.force &&
+    latest.content_hash === scan.sha256 &&
+    (latest.read_options ?? '') === readOptions &&
+    (await tableExists(store.db, latest.table_name))
+  ) {
     return loadResultFromRow(latest, true);
   }
 
@@ -342,9 +403,10 @@ export async function loadRawData(store: Store, options: LoadRawDataOptions): Pr
   const passes: Pass[] = [];
   let delimiter = '';
   try {
-    const dialect = sniffDialect(scan.head, scan.headIsWholeFile);
+    const dialect = sniffDialect(scan.head, scan.headIsWholeFile, csv.delimiter);
     delimiter = dialect.delimiter;
-    const job: LoadJob = { store, file, scan, dialect, threshold, onProgress: options.onProgress };
+    const isMissing = missingTest(csv.naValues);
+    const job: LoadJob = { store, file, scan, dialect, csv, isMissing, threshold, onProgress: options.onProgress };
     const pass = await replaceTableAtomically(
       store,
       table,
@@ -363,6 +425,8 @@ export async function loadRawData(store: Store, options: LoadRawDataOptions): Pr
             reject_count: done.rejects.count,
             columns_json: JSON.stringify(done.columns),
             delimiter,
+            read_options: readOptions || null,
+            encoding: scan.encoding,
             error: null,
             created_at: new Date().toISOString(),
           })
@@ -378,9 +442,10 @@ export async function loadRawData(store: Store, options: LoadRawDataOptions): Pr
       rejects: pass.rejects.count,
       columns: pass.columns,
       delimiter,
+      encoding: scan.encoding,
       contentHash: scan.sha256,
       skipped: false,
-      notes: pass.notes,
+      notes: [...scan.notes, ...(pass.headerNote ? [pass.headerNote] : []), ...pass.notes],
     };
   } catch (error) {
     const last = passes.at(-1);
@@ -396,6 +461,8 @@ export async function loadRawData(store: Store, options: LoadRawDataOptions): Pr
         reject_count: last?.rejects.count ?? 0,
         columns_json: JSON.stringify(last?.columns ?? []),
         delimiter,
+        read_options: readOptions || null,
+        encoding: scan.encoding,
         error: error instanceof Error ? error.message : String(error),
       },
       last?.rejects.kept ?? [],

@@ -163,7 +163,7 @@ async function loadPass(job: LoadJob, staging: Staging, known: ColumnType[] | un
   let storageBroken = false;
   let sample: SampleRow[] = [];
   let dataRows = 0;
-  let infinite: (InfiniteValues | undefined)[] = [];
+  const infinite: (InfiniteValues | undefined)[] = [];
 
   const start = async (types: ColumnType[]): Promise<void> => {
     storage = types.map(storageOf);

@@ -4,6 +4,7 @@
  * Imputation and scaling are not done here: they belong to the model pipeline, fitted on the train split only.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Store } from '../db/connect.js';
 import { assertIdentifier } from '../db/identifiers.js';
 import type { FeatureSpec, FeatureType } from '../ml/types.js';
@@ -225,32 +226,63 @@ export async function preprocessData(store: Store, options: PreprocessOptions): 
         { name: 'y', kind: 'flag' },
         ...features.map(tableColumn),
       ];
-      const out = new BulkInserter(staging.db, store.dialect, await staging.create(all, ['split', LINE_COLUMN]), all);
-      let i = 0;
-      for await (const page of readPages(staging.db, load.table_name, features.map((f) => f.name))) {
-        for (const row of page) {
-          const line = Number(row.source_line);
-          if (line !== labels.lines[i]) throw new DataError(`raw table ${load.table_name} changed while preprocessing: run it again`);
-          const code = splits[i++];
-          if (code === NO_SPLIT) continue;
-          const split = SPLITS[code];
-          counts[split]++;
-          counts.positives[split] += y[i - 1];
-          out.value(line);
-          out.value(split);
-          out.value(y[i - 1]);
-          features.forEach((f, j) => {
-            const value = row[f.name] as number | string | null;
-            if (value === null || value === undefined) missing[j]++;
-            else if (f.type === 'categorical') levels[j].add(value as string);
-            out.value(value ?? null);
-          });
-          out.endRow();
-          if (out.full) await out.flush();
-        }
+      const clean = await staging.create(all, ['split', LINE_COLUMN]);
+      // Set-based: the split of each labelled row goes into a narrow temporary table, and one INSERT ... SELECT joins
+      // it with the raw table, so the feature values never travel through this process.
+      const assignment = `split_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+      await staging.db.schema
+        .createTable(assignment)
+        .temporary()
+        .addColumn(LINE_COLUMN, 'integer', (c) => c.primaryKey())
+        .addColumn('split', 'varchar(8)', (c) => c.notNull())
+        .addColumn('y', 'smallint', (c) => c.notNull())
+        .execute();
+      const assignmentColumns: TableColumn[] = [
+        { name: LINE_COLUMN, kind: 'line' },
+        { name: 'split', kind: 'split' },
+        { name: 'y', kind: 'flag' },
+      ];
+      const out = new BulkInserter(staging.db, store.dialect, assignment, assignmentColumns);
+      let rows = 0;
+      for (let i = 0; i < splits.length; i++) {
+        const code = splits[i];
+        if (code === NO_SPLIT) continue;
+        const split = SPLITS[code];
+        counts[split]++;
+        counts.positives[split] += y[i];
+        rows++;
+        out.value(labels.lines[i]);
+        out.value(split);
+        out.value(y[i]);
+        out.endRow();
+        if (out.full) await out.flush();
       }
       await out.flush();
-      if (i !== labels.lines.length) throw new DataError(`raw table ${load.table_name} changed while preprocessing: run it again`);
+      const names = features.map((f) => f.name);
+      const a = (column: string) => sql.ref(`a.${column}`);
+      await sql`insert into ${sql.table(clean)} (${sql.join([LINE_COLUMN, 'split', 'y', ...names].map((n) => sql.ref(n)))})
+        select ${sql.join([a(LINE_COLUMN), a('split'), a('y'), ...names.map((n) => sql.ref(`r.${n}`))])}
+        from ${sql.table(assignment)} as a join ${sql.table(load.table_name)} as r on ${sql.ref(`r.${LINE_COLUMN}`)} = ${a(LINE_COLUMN)}`.execute(
+        staging.db,
+      );
+      await staging.db.schema.dropTable(assignment).execute();
+      const stats = await sql<Record<string, number | string>>`select count(*) as n${sql.join(
+        names.map((n, j) => sql`, count(${sql.ref(n)}) as ${sql.ref(`present_${j}`)}`),
+        sql``,
+      )} from ${sql.table(clean)}`.execute(staging.db);
+      if (Number(stats.rows[0].n) !== rows) {
+        throw new DataError(`raw table ${load.table_name} changed while preprocessing: run it again`);
+      }
+      features.forEach((_, j) => {
+        missing[j] = rows - Number(stats.rows[0][`present_${j}`]);
+      });
+      for (const [j, f] of features.entries()) {
+        if (f.type !== 'categorical') continue;
+        const distinct = await sql<{ v: string }>`select distinct ${sql.ref(f.name)} as v from ${sql.table(clean)} where ${sql.ref(
+          f.name,
+        )} is not null`.execute(staging.db);
+        for (const { v } of distinct.rows) levels[j].add(v);
+      }
       const specs: FeatureSpec[] = features.map((f, j) => ({
         name: f.name,
         type: featureType(f),

@@ -213,10 +213,12 @@ describe.skipIf(lacksShared)('copies of the shared real files', () => {
   });
 
   it('a pipe-delimited copy of bank_marketing.csv and a Latin-1 copy of loan_approval.csv load as the originals', async () => {
-    const bank = readFileSync(join(SHARED, 'bank_marketing.csv'), 'utf8');
-    const a = await loadRawData(store, { file: join(SHARED, 'bank_marketing.csv'), dataset: 'bank' });
+    // Its first 5,000 rows keep the suite short.
+    const bank = `${readFileSync(join(SHARED, 'bank_marketing.csv'), 'utf8').split('\n').slice(0, 5001).join('\n')}\n`;
+    const a = await loadRawData(store, { file: file('bank.csv', bank), dataset: 'bank' });
     const b = await loadRawData(store, { file: file('bank-pipe.csv', bank.replaceAll(';', '|')), dataset: 'bank_pipe' });
-    expect(b).toMatchObject({ rows: 45_211, delimiter: '|', rejects: 0 });
+    expect(a).toMatchObject({ rows: 5000, delimiter: ';', rejects: 0 });
+    expect(b).toMatchObject({ rows: 5000, delimiter: '|', rejects: 0 });
     expect(b.columns).toEqual(a.columns);
 
     const loans = readFileSync(join(SHARED, 'loan_approval.csv'), 'utf8').replaceAll(' Not Graduate', ' Non diplômé');

@@ -1,8 +1,9 @@
 /**
  * Where the time of `mldeploy run training` goes: a loan sample (default 1,000,000 rows) trained by the CLI in a child
  * process with V8's CPU profiler on, against SQLite (or `--database-url`). Prints the wall time of each task, the
- * child's CPU time and peak RSS, and the main thread's CPU time per phase (parse, type, database, split, read back,
- * encode, fit, evaluate, register), from the profile's self time by source file. Gradient boosting fits on worker
+ * child's CPU time and peak RSS, and the main thread's time per phase (parse, type, database, split, read back,
+ * encode, fit, evaluate, register) from the profile's samples by source file. The samples count wall time on the
+ * main thread, so on a busy machine they include time spent waiting for a core: compare phases within one run. Gradient boosting fits on worker
  * threads, whose time shows in the task's wall time and the fit seconds of its log, not in the main-thread profile.
  * `node dist/bench/training-profile.js [--rows N] [--database-url URL] [--estimators a,b]`.
  */
@@ -111,7 +112,7 @@ async function main(): Promise<void> {
     for (const t of detail.tasks) {
       process.stdout.write(`  ${t.taskId.padEnd(16)} ${((Date.parse(t.endedAt) - Date.parse(t.startedAt)) / 1000).toFixed(1)}\n`);
     }
-    process.stdout.write('\nmain thread by phase (CPU profile self time, s):\n');
+    process.stdout.write('\nmain thread by phase (profile samples, s):\n');
     for (const [phase, s] of [...phases].sort((a, b) => b[1] - a[1])) process.stdout.write(`  ${phase.padEnd(36)} ${s.toFixed(1)}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -2,6 +2,7 @@
  * Data edge cases a careless file produces, on every backend: too few rows to split, an all-empty column, infinite
  * numbers, a field or line too long to be tabular, and staging tables left by a load whose process was killed.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,8 @@ import { preprocessData } from '../src/data/preprocess.js';
 import { loadRawData } from '../src/data/raw-load.js';
 import { MAX_RECORD_CHARS } from '../src/data/csv-read.js';
 import { tableExists } from '../src/data/tables.js';
+import { writeLoanSample } from '../src/data/sample.js';
+import { CLI_MAIN } from './helpers/cli.js';
 import { backends, freshStore, type TestStore } from './helpers/stores.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mldeploy-hardening-'));
@@ -137,5 +140,27 @@ describe.each(backends)('data edge cases on $name', (backend) => {
       await loadRawData(store, { file: file('after-kill.csv', 'a,b\n1,2\n'), dataset: 'after_kill', force: true });
       expect(await tableExists(store.db, live)).toBe(false);
     }
+  });
+
+  it.skipIf(backend.name !== 'mysql' || !backend.url)('a load killed with SIGKILL leaves a staging table that the next load drops', async () => {
+    const big = join(dir, 'killed.csv');
+    await writeLoanSample(big, { rows: 300_000 });
+    const child = spawn(process.execPath, [CLI_MAIN, 'run', 'load_raw_data', '--data', big], {
+      env: { ...process.env, MLDEPLOY_HOME: dir, MLDEPLOY_DATABASE_URL: store.url, LOG_LEVEL: 'warn' },
+      stdio: 'ignore',
+    });
+    const exited = new Promise((done) => child.on('exit', done));
+    const staging = async () => (await store.db.introspection.getTables()).map((t) => t.name).filter((n) => n.startsWith('staging_'));
+    let seen: string[] = [];
+    for (let waited = 0; seen.length === 0 && waited < 60_000; waited += 100) {
+      await new Promise((r) => setTimeout(r, 100));
+      seen = await staging();
+    }
+    expect(seen, 'the load never created its staging table').toHaveLength(1);
+    child.kill('SIGKILL');
+    await exited;
+    expect(await staging()).toEqual(seen); // DDL commits at once on MySQL: the killed load's table stays
+    await loadRawData(store, { file: file('next.csv', 'a,b\n1,2\n'), dataset: 'next_load' });
+    expect(await staging()).toEqual([]);
   });
 });

@@ -16,7 +16,10 @@ interface RunDetail {
   tasks: { taskId: string; state: string; tryNumber: number; attempts: { tryNumber: number; error: string | null }[] }[];
 }
 
-describe('data through the CLI', () => {
+/** Each test runs the CLI several times; on a busy machine one training takes tens of seconds. */
+const CLI_TIMEOUT = 240_000;
+
+describe('data through the CLI', { timeout: CLI_TIMEOUT }, () => {
   let home: CliHome;
   beforeAll(() => {
     home = makeHome('mldeploy-data-cli-');

@@ -142,7 +142,7 @@ describe.each(backends)('data edge cases on $name', (backend) => {
     }
   });
 
-  it.skipIf(backend.name !== 'mysql' || !backend.url)('a load killed with SIGKILL leaves a staging table that the next load drops', async () => {
+  it.skipIf(backend.name !== 'mysql' || !backend.url)('a load killed with SIGKILL leaves a staging table that the next load drops', { timeout: 180_000 }, async () => {
     const big = join(dir, 'killed.csv');
     await writeLoanSample(big, { rows: 300_000 });
     const child = spawn(process.execPath, [CLI_MAIN, 'run', 'load_raw_data', '--data', big], {
@@ -152,7 +152,7 @@ describe.each(backends)('data edge cases on $name', (backend) => {
     const exited = new Promise((done) => child.on('exit', done));
     const staging = async () => (await store.db.introspection.getTables()).map((t) => t.name).filter((n) => n.startsWith('staging_'));
     let seen: string[] = [];
-    for (let waited = 0; seen.length === 0 && waited < 60_000; waited += 100) {
+    for (let waited = 0; seen.length === 0 && waited < 120_000; waited += 100) {
       await new Promise((r) => setTimeout(r, 100));
       seen = await staging();
     }

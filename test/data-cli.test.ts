@@ -83,7 +83,7 @@ describe('data through the CLI', { timeout: CLI_TIMEOUT }, () => {
   it('reading flags are checked before any work, and stored with a schedule', async () => {
     const bad = ['run', 'training', '--data', 'x.csv', '--target', 'y', '--columns', 'a,b'];
     const refused = await home.run(bad);
-    expect(refused.code, describeResult(bad, refused)).toBe(1);
+    expect(refused.code, describeResult(bad, refused)).toBeGreaterThan(0);
     expect(userError(refused)).toBe('mldeploy: --columns names the columns of a file without a header: add --no-header (a header line is used as is)');
     const delimiter = await home.run(['run', 'load_raw_data', '--data', 'x.csv', '--delimiter', '::']);
     expect(userError(delimiter)).toMatch(/--delimiter must be one character/);

@@ -103,13 +103,30 @@ async function releaseLock(db: Kysely<Database>, lock: string): Promise<void> {
 }
 
 /**
+ * The `staging_*` and `retired_*` tables of this database, by name only: a catalogue query per dialect instead of
+ * Kysely's introspection, which reads every column of every table (on MariaDB an information_schema scan, run before
+ * every load).
+ */
+export async function replacementTables(store: Store): Promise<string[]> {
+  const { db, dialect } = store;
+  const query =
+    dialect === 'sqlite'
+      ? sql<{ name: string }>`select name from sqlite_master where type = 'table'`
+      : dialect === 'postgres'
+        ? sql<{ name: string }>`select tablename as name from pg_tables where schemaname = current_schema()`
+        : sql<Record<string, string>>`show tables`;
+  const { rows } = await query.execute(db);
+  return rows.map((row) => String(Object.values(row)[0])).filter((name) => REPLACEMENT_TABLE.test(name));
+}
+
+/**
  * Drops `staging_*` and `retired_*` tables left by a replacement whose process died (SIGKILL, a crash, a lost
  * machine) and returns their names. Run before every replacement, so a retried or next load cleans up after a killed
  * one. On SQLite and PostgreSQL a replacement's tables live in its transaction, invisible to others, so any visible
  * one is a leftover. On MySQL, where DDL commits at once, a live replacement holds its named lock and is left alone.
  */
 export async function dropAbandonedTables(store: Store): Promise<string[]> {
-  const leftovers = (await store.db.introspection.getTables()).map((t) => t.name).filter((name) => REPLACEMENT_TABLE.test(name));
+  const leftovers = await replacementTables(store);
   if (leftovers.length === 0) return [];
   if (store.dialect !== 'mysql') {
     for (const name of leftovers) await dropTableIfExists(store.db, name);

@@ -239,12 +239,21 @@ const predictionTasks: Migration = {
   },
 };
 
+/** How a file was read (CSV read options and encoding): a reload of the same bytes with other options is not skipped. */
+const rawLoadReadOptions: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('raw_loads').addColumn('read_options', 'text').execute();
+    await db.schema.alterTable('raw_loads').addColumn('encoding', 'varchar(32)').execute();
+  },
+};
+
 /** Ordered by name; never edit a migration that has shipped, add the next one. */
 const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_snapshot_negative_label': snapshotNegativeLabel,
   '0003_task_heartbeat': taskHeartbeat,
   '0004_prediction_tasks': predictionTasks,
+  '0005_raw_load_read_options': rawLoadReadOptions,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

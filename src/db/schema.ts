@@ -17,6 +17,10 @@ export interface RawLoadsTable {
   /** JSON: ColumnSchema[] */
   columns_json: string;
   delimiter: string;
+  /** JSON of the CsvReadOptions the file was read with (null: the defaults); a reload with others is not skipped. */
+  read_options: string | null;
+  /** The text encoding the file was read with (null in loads made before it was recorded: UTF-8). */
+  encoding: string | null;
   error: string | null;
   created_at: string;
 }

@@ -8,6 +8,7 @@ import { DAG_IDS, checkConf, type TrainingConf } from '../../pipeline/workflows.
 import { ESTIMATOR_NAMES } from '../../ml/estimator-names.js';
 import type { Executor } from '../../pipeline/executors/executor.js';
 import type { PipelineRunner } from '../../pipeline/runner.js';
+import { addCsvReadFlags, csvReadOptionsFromFlags, type CsvFlags } from '../csv-flags.js';
 import { printTable } from '../output.js';
 import { cliConfig, openCliContext, withContext } from '../session.js';
 
@@ -41,7 +42,7 @@ async function withRunner<T>(app: AppContext, work: (runner: PipelineRunner) => 
   }
 }
 
-interface RunFlags {
+interface RunFlags extends CsvFlags {
   data?: string;
   dataset?: string;
   target?: string;
@@ -91,6 +92,7 @@ export function confFromFlags(flags: RunFlags): TrainingConf {
     experiment: flags.experiment,
     threshold: flags.threshold,
     search: searchFromFlags(flags),
+    csv: csvReadOptionsFromFlags(flags),
   };
   if (flags.seed !== undefined) {
     conf.seed = Number(flags.seed);
@@ -109,7 +111,7 @@ export function confFromFlags(flags: RunFlags): TrainingConf {
 }
 
 function addRunFlags(command: Command): Command {
-  return command
+  return addCsvReadFlags(command)
     .option('--data <file>', 'CSV file to load')
     .option('--dataset <name>', 'dataset name (default: from the file name)')
     .option('--target <column>', 'target column, as written in the file or in snake_case')

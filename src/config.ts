@@ -17,6 +17,14 @@ export interface Config {
   host: string;
   modelName: string;
   logLevel: string;
+  /** How long a dashboard session lasts from its login, in hours (MLDEPLOY_SESSION_TTL_HOURS, default 12). */
+  sessionTtlHours: number;
+  /**
+   * Which proxies' X-Forwarded-* headers to believe (MLDEPLOY_TRUST_PROXY): false (default), true (any), a hop count,
+   * or comma-separated addresses/CIDRs; Fastify's trustProxy. Behind a TLS-terminating proxy this makes the session
+   * cookie `Secure`.
+   */
+  trustProxy: boolean | number | string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -38,5 +46,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: env.MLDEPLOY_HOST ?? '127.0.0.1',
     modelName,
     logLevel: env.LOG_LEVEL ?? 'info',
+    sessionTtlHours: sessionTtlHours(env.MLDEPLOY_SESSION_TTL_HOURS),
+    trustProxy: trustProxy(env.MLDEPLOY_TRUST_PROXY),
   };
+}
+
+function sessionTtlHours(text: string | undefined): number {
+  if (text === undefined || text === '') return 12;
+  const hours = Number(text);
+  if (!(hours > 0) || !Number.isFinite(hours)) {
+    throw new InvalidInputError(`Invalid MLDEPLOY_SESSION_TTL_HOURS "${text}": expected a positive number of hours, e.g. 12 or 0.5`);
+  }
+  return hours;
+}
+
+function trustProxy(text: string | undefined): boolean | number | string {
+  const value = text?.trim() ?? '';
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  if (/^[0-9A-Fa-f.:/, ]+$/.test(value)) return value;
+  throw new InvalidInputError(`Invalid MLDEPLOY_TRUST_PROXY "${text}": expected true, false, a hop count, or comma-separated proxy addresses`);
 }

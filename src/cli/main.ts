@@ -8,6 +8,7 @@ import { registerMonitorCommands } from './commands/monitor.js';
 import { registerServeCommands } from './commands/serve.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerPredictCommand } from './commands/predict.js';
+import { registerSessionCommands } from './commands/sessions.js';
 
 const program = new Command()
   .name('mldeploy')
@@ -36,6 +37,7 @@ registerMonitorCommands(program);
 registerModelCommands(program);
 registerDataCommands(program);
 registerPredictCommand(program);
+registerSessionCommands(program);
 
 // Output piped into a reader that quit early (`mldeploy runs list | head`) is not an error.
 for (const stream of [process.stdout, process.stderr]) {

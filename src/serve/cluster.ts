@@ -13,7 +13,7 @@ import { InvalidInputError } from '../errors.js';
 import cluster, { type Worker } from 'node:cluster';
 import { dialectOf } from '../db/index.js';
 import { createLogger, type Logger } from '../logger.js';
-import { loadApiKeys, newAdminToken } from './auth.js';
+import { loadKeys, newAdminToken } from './auth.js';
 import { relayMetrics, WorkerMetricsChannel } from './cluster-metrics.js';
 import { startServer, type RunningServer, type ServerOptions } from './server.js';
 import { usableCpus } from '../cpus.js';
@@ -52,9 +52,10 @@ export async function serve(options: ServeOptions): Promise<void> {
   const logger = options.logger ?? createLogger(options.config.logLevel);
   if (workers === 1) return runSingle({ ...options, logger });
   if (cluster.isPrimary) {
-    const apiKeys = options.apiKeys ?? loadApiKeys();
-    const adminToken = apiKeys.length === 0 ? (options.adminToken ?? newAdminToken()) : undefined;
-    return runPrimary(workers, { ...options, apiKeys, adminToken, logger });
+    // Read (and checked) once here, so a bad key setting stops the start before any worker is forked.
+    const keys = options.keys ?? loadKeys();
+    const adminToken = (keys.adminKeys?.length ?? 0) === 0 ? (options.adminToken ?? newAdminToken()) : undefined;
+    return runPrimary(workers, { ...options, keys, adminToken, logger });
   }
   const adminToken = process.env[ADMIN_TOKEN_ENV];
   // Processes this worker starts need not know it.

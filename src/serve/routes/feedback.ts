@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServeContext } from '../app.js';
 import { NotFoundError } from '../../errors.js';
 import { errorSchema } from '../openapi.js';
-import { strictAjv } from '../row-contract.js';
+import { NO_NUL_PATTERN, strictAjv } from '../row-contract.js';
 
 interface FeedbackBody {
   prediction_id: string;
@@ -22,7 +22,7 @@ export function registerFeedbackRoute(app: FastifyInstance, context: ServeContex
         body: {
           type: 'object',
           properties: {
-            prediction_id: { type: 'string', minLength: 1, maxLength: 64 },
+            prediction_id: { type: 'string', minLength: 1, maxLength: 64, pattern: NO_NUL_PATTERN },
             label: { type: 'integer', enum: [0, 1] },
           },
           required: ['prediction_id', 'label'],

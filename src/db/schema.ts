@@ -188,7 +188,10 @@ export interface SchedulesTable {
 /** Every prediction served: inputs, output, and the model version that made it. */
 export interface PredictionsTable {
   id: string;
+  /** The caller's x-request-id or Idempotency-Key when sent, else a fresh id; one per request. */
   request_id: string;
+  /** The row's index in its request (0 for a one-row request); (request_id, request_row) is unique. */
+  request_row: number | null;
   created_at: string;
   model_name: string;
   model_version: number;
@@ -209,6 +212,18 @@ export interface PredictionsTable {
   label_value: number | null;
 }
 
+/** A dashboard session (see src/serve/sessions.ts); the session id itself is only in the browser's cookie. */
+export interface SessionsTable {
+  /** SHA-256 (hex) of the session id. */
+  id_hash: string;
+  created_at: string;
+  /** Absolute: the session ends then, whatever its activity. */
+  expires_at: string;
+  revoked_at: string | null;
+  /** The credential that logged in: 'admin token', or 'admin key ' + its fingerprint. */
+  created_by: string;
+}
+
 export interface Database {
   raw_loads: RawLoadsTable;
   raw_rejects: RawRejectsTable;
@@ -227,5 +242,6 @@ export interface Database {
   task_attempts: TaskAttemptsTable;
   schedules: SchedulesTable;
   predictions: PredictionsTable;
+  sessions: SessionsTable;
 }
 

@@ -49,14 +49,14 @@ async function loadServer() {
 }
 
 /**
- * The dashboard URL, on stdout and never in the logs (they go to aggregators): with no API keys it carries the admin
- * token the server made, which the dashboard turns into a cookie and removes from the address bar.
+ * The dashboard URL, on stdout and never in the logs (they go to aggregators): with no admin keys it carries the admin
+ * token the server made, which the dashboard turns into a session cookie and removes from the address bar.
  */
 function printDashboardUrl(url: string, adminToken: string | undefined): void {
   if (adminToken !== undefined) {
     process.stdout.write(`dashboard: ${url}/ui?token=${adminToken}\n`);
   } else {
-    process.stdout.write(`dashboard: ${url}/ui (needs an API key: open ${url}/ui?token=YOUR_API_KEY once)\n`);
+    process.stdout.write(`dashboard: ${url}/ui (needs an admin key: open ${url}/ui?token=YOUR_ADMIN_KEY once)\n`);
   }
 }
 

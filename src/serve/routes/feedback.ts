@@ -7,7 +7,7 @@ import type { ServeContext } from '../app.js';
 import { NotFoundError } from '../../errors.js';
 import { validationError } from '../errors.js';
 import { errorSchema } from '../openapi.js';
-import { strictAjv } from '../row-contract.js';
+import { NO_NUL_PATTERN, strictAjv } from '../row-contract.js';
 import { feedbackLabel } from '../task-answers.js';
 
 interface FeedbackBody {
@@ -27,7 +27,7 @@ export function registerFeedbackRoute(app: FastifyInstance, context: ServeContex
         body: {
           type: 'object',
           properties: {
-            prediction_id: { type: 'string', minLength: 1, maxLength: 64 },
+            prediction_id: { type: 'string', minLength: 1, maxLength: 64, pattern: NO_NUL_PATTERN },
             label: {
               type: ['number', 'string'],
               maxLength: 256,

@@ -1,11 +1,11 @@
 /**
  * `npm run bench`: every benchmark, one after another, each in its own process so their timings and peak memory do
- * not mix. `npm run bench -- load` (or hgb, serve) runs one. Results print as tables; docs/BENCHMARKS.md records them.
+ * not mix. `npm run bench -- load` (or hgb, serve, training-profile) runs one. Results print as tables; docs/BENCHMARKS.md records them.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const suites = ['load', 'hgb', 'serve'] as const;
+const suites = ['load', 'hgb', 'serve', 'training-profile'] as const;
 const wanted = process.argv.slice(2);
 const selected = wanted.length ? suites.filter((s) => wanted.includes(s)) : suites;
 if (wanted.length && selected.length !== wanted.length) {

@@ -14,11 +14,19 @@
  *              again within RECOVERY_LIMIT_MS of the restart and none but 200s after that.
  *   sigterm    SIGTERM to `mldeploy serve --workers 2` after --seconds (5) of load. Passes when the process exits 0
  *              after draining and every request that got a 200 has its row.
+ *   sigkill    SIGKILL to `mldeploy serve --workers 2` and its workers after --seconds (5) of load, then a new server on
+ *              the same port; clients retry unanswered requests with the same request id. Passes when every request
+ *              gets its 200 in the end, every 200 has its row, no request has two rows, and the retries of requests
+ *              the killed server had stored get the stored answer.
  *
- *   node build/bench/serve-scenarios.js [swap|db-outage|sigterm|all] [--seconds N] [--database-url URL]
+ * In db-outage and sigkill the clients retry a 503 or a lost connection with the same x-request-id, as a careful
+ * client does; after the load, a sample of answered requests is sent again and must get the very same answer
+ * (prediction id, probability, version) without a second row: /predict is idempotent on the request id.
+ *
+ *   node build/bench/serve-scenarios.js [swap|db-outage|sigterm|sigkill|all] [--seconds N] [--database-url URL]
  *                                      [--engine postgres|mysql]
  *
- * --database-url is the server swap and sigterm make a scratch database on (dropped afterwards); default a temporary
+ * --database-url is the server swap, sigterm and sigkill make a scratch database on (dropped afterwards); default a temporary
  * SQLite file. The functions are exported for test/serve-scenarios.test.ts, which runs shortened forms.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -80,12 +88,30 @@ export interface SwapReport extends ScenarioReport {
   lagsMs: number[];
 }
 
-export interface OutageReport extends ScenarioReport {
+export interface OutageReport extends ScenarioReport, IdempotencyReport {
   answered503DuringOutage: number;
   /** From the database accepting connections again to the first 200 of a request sent after that. */
   recoveryMs: number | undefined;
   non2xxAfterRecovery: number;
   serverExitCode: number | null;
+}
+
+/** Retries with the same request id, and answered requests sent again after the load. */
+export interface IdempotencyReport {
+  /** Requests sent more than once because an attempt got a 503 or no answer. */
+  retried: number;
+  /** Retries answered from the stored row (Idempotent-Replayed: true): the first attempt was stored, not answered. */
+  replayedRetries: number;
+  /** Answered requests sent again after the load, and how many got a different answer or a second row. */
+  resent: number;
+  resentMismatches: number;
+}
+
+export interface SigkillReport extends ScenarioReport, IdempotencyReport {
+  /** From the SIGKILL to the first 200 from the new server. */
+  downtimeMs: number | undefined;
+  /** Requests (not cut off at the end) that never got a 200. */
+  unanswered: number;
 }
 
 export interface SigtermReport extends ScenarioReport {
@@ -463,12 +489,20 @@ class CliServer {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, at: performance.now() })));
   }
 
-  static async start(options: { databaseUrl: string; home: string; artifactsDir: string; workers: number }): Promise<CliServer> {
+  /** `port`: default a free one; `ownGroup`: the server and its workers in a process group of their own (killGroup). */
+  static async start(options: {
+    databaseUrl: string;
+    home: string;
+    artifactsDir: string;
+    workers: number;
+    port?: number;
+    ownGroup?: boolean;
+  }): Promise<CliServer> {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
     if (!options.databaseUrl.startsWith('sqlite:') && !options.databaseUrl.includes('://')) {
       throw new Error(`not a database URL: ${options.databaseUrl}`);
     }
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const env: NodeJS.ProcessEnv = {};
     for (const [key, value] of Object.entries(process.env)) {
       if (!key.startsWith('MLDEPLOY_') && key !== 'PORT' && key !== 'LOG_LEVEL') env[key] = value;
@@ -485,6 +519,7 @@ class CliServer {
         LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.ownGroup ?? false,
     });
     const server = new CliServer(child, `http://127.0.0.1:${port}`);
     const deadline = Date.now() + 60_000;
@@ -511,6 +546,12 @@ class CliServer {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** SIGKILL to the server and its workers at once (started with ownGroup), as a crash or the OOM killer does. */
+  async killGroup(): Promise<void> {
+    process.kill(-this.child.pid!, 'SIGKILL');
+    await this.exited;
+  }
+
   /** SIGTERM, then the exit (SIGKILL after 30 s, reported as such). */
   async stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }> {
     if (this.running) this.child.kill('SIGTERM');
@@ -523,6 +564,7 @@ class CliServer {
 
 interface PredictionAnswer {
   prediction_id: string;
+  prediction: number;
   probability: number;
   model: { name: string; version: number };
 }
@@ -540,6 +582,10 @@ interface Exchange {
   /** The load ended while it was in flight. */
   cutOff: boolean;
   answer?: PredictionAnswer;
+  /** 1 for the first attempt of a request, 2... for its retries (same request id and body). */
+  attempt: number;
+  /** Answered from the stored row of an earlier attempt (Idempotent-Replayed: true). */
+  replayed: boolean;
 }
 
 /** `connections` clients, each with its own keep-alive socket, sending one request after another until stopped. */
@@ -551,12 +597,13 @@ class Load {
   private readonly agents: Agent[] = [];
   private sequence = 0;
 
+  /** With `retry`, a request that got a 503 or no answer is sent again with the same request id until it gets one. */
   constructor(
     private readonly url: URL,
     private readonly tag: string,
-    connections = CONNECTIONS,
+    private readonly options: { connections?: number; retry?: boolean } = {},
   ) {
-    this.loops = Array.from({ length: connections }, () => this.loop());
+    this.loops = Array.from({ length: options.connections ?? CONNECTIONS }, () => this.loop());
   }
 
   /** Stops sending; requests still in flight are cut off (their connection closed), like a load tool's end. */
@@ -570,56 +617,92 @@ class Load {
   private async loop(): Promise<void> {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     this.agents.push(agent);
+    let again: Exchange | undefined;
     while (!this.stopped) {
-      const exchange = await this.send(agent);
+      const exchange = await this.send(agent, again);
+      again = this.options.retry && (exchange.status === 503 || exchange.status === 0) ? exchange : undefined;
       // A refused connection fails at once: do not spin on it.
       if (exchange.status === 0 && !this.stopped) await sleep(20);
     }
   }
 
-  private send(agent: Agent): Promise<Exchange> {
-    const seq = this.sequence++;
-    const requestId = `${this.tag}-${seq}`;
-    const creditScore = 300 + ((seq * 7) % 550);
-    const body = JSON.stringify({ ...ORIGINAL_REQUEST, id: requestId, credit_score: creditScore });
-    const exchange: Exchange = { requestId, creditScore, sentMs: performance.now(), answeredMs: 0, status: 0, cutOff: false };
+  private send(agent: Agent, retryOf?: Exchange): Promise<Exchange> {
+    let requestId: string;
+    let creditScore: number;
+    if (retryOf) {
+      ({ requestId, creditScore } = retryOf);
+    } else {
+      const seq = this.sequence++;
+      requestId = `${this.tag}-${seq}`;
+      creditScore = 300 + ((seq * 7) % 550);
+    }
+    const exchange: Exchange = {
+      requestId,
+      creditScore,
+      sentMs: performance.now(),
+      answeredMs: 0,
+      status: 0,
+      cutOff: false,
+      attempt: (retryOf?.attempt ?? 0) + 1,
+      replayed: false,
+    };
     this.exchanges.push(exchange);
-    return new Promise((resolve) => {
-      const finish = (status: number, error?: Error, text?: string) => {
-        if (exchange.answeredMs) return;
-        exchange.answeredMs = performance.now();
-        exchange.status = status;
-        if (error) {
-          exchange.error = (error as NodeJS.ErrnoException).code ?? error.message;
-          exchange.cutOff = this.stopped;
-        }
-        if (status === 200 && text) exchange.answer = JSON.parse(text) as PredictionAnswer;
-        this.inFlight.delete(req);
-        resolve(exchange);
-      };
-      const req = request(
-        {
-          agent,
-          host: this.url.hostname,
-          port: this.url.port,
-          method: 'POST',
-          path: '/predict',
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId },
-          timeout: REQUEST_TIMEOUT_MS,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => finish(res.statusCode ?? 0, undefined, Buffer.concat(chunks).toString('utf8')));
-          res.on('error', (error) => finish(0, error));
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
-      req.on('error', (error) => finish(0, error));
-      this.inFlight.add(req);
-      req.end(body);
-    });
+    return postPrediction(this.url, agent, exchange, this.inFlight, () => this.stopped);
   }
+}
+
+/** The body of a load request: the original's request with the request's row id and credit score. */
+function requestBody(exchange: Pick<Exchange, 'requestId' | 'creditScore'>): string {
+  return JSON.stringify({ ...ORIGINAL_REQUEST, id: exchange.requestId, credit_score: exchange.creditScore });
+}
+
+/** Sends one exchange's request (with its x-request-id) and fills in what came back. */
+function postPrediction(
+  url: URL,
+  agent: Agent,
+  exchange: Exchange,
+  inFlight: Set<ClientRequest>,
+  stopped: () => boolean,
+): Promise<Exchange> {
+  const body = requestBody(exchange);
+  return new Promise((resolve) => {
+    const finish = (status: number, error?: Error, text?: string, replayed = false) => {
+      if (exchange.answeredMs) return;
+      exchange.answeredMs = performance.now();
+      exchange.status = status;
+      exchange.replayed = replayed;
+      if (error) {
+        exchange.error = (error as NodeJS.ErrnoException).code ?? error.message;
+        exchange.cutOff = stopped();
+      }
+      if (status === 200 && text) exchange.answer = JSON.parse(text) as PredictionAnswer;
+      inFlight.delete(req);
+      resolve(exchange);
+    };
+    const req = request(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        method: 'POST',
+        path: '/predict',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': exchange.requestId },
+        timeout: REQUEST_TIMEOUT_MS,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          finish(res.statusCode ?? 0, undefined, Buffer.concat(chunks).toString('utf8'), res.headers['idempotent-replayed'] === 'true'),
+        );
+        res.on('error', (error) => finish(0, error));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
+    req.on('error', (error) => finish(0, error));
+    inFlight.add(req);
+    req.end(body);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -676,6 +759,57 @@ function matchRows(exchanges: Exchange[], rows: StoredRow[]): { failures: string
   const without200 = rows.filter((r) => !answeredIds.has(r.id));
   const ofCutOff = without200.filter((r) => cutOff.has(r.request_id)).length;
   return { failures, ofCutOff, ofNon200: without200.length - ofCutOff };
+}
+
+/**
+ * Idempotency on the request id: counts the retries (and those answered from an earlier attempt's stored row), then
+ * sends up to `sample` answered requests again, spread over the run, with the same id and body: each must get the
+ * very same answer. (No request may have two rows: matchRows checks that on the stored rows.)
+ */
+async function checkIdempotency(
+  url: string,
+  exchanges: Exchange[],
+  sample = 200,
+): Promise<{ report: IdempotencyReport; failures: string[]; line: string }> {
+  const retriedIds = new Set(exchanges.filter((e) => e.attempt > 1).map((e) => e.requestId));
+  const replayedRetries = exchanges.filter((e) => e.attempt > 1 && e.replayed && e.status === 200).length;
+  const answered = exchanges.filter((e) => e.status === 200 && e.answer);
+  const step = Math.max(1, Math.floor(answered.length / sample));
+  const chosen = answered.filter((_, i) => i % step === 0).slice(0, sample);
+  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  const mismatches: string[] = [];
+  try {
+    const target = new URL(url);
+    for (let i = 0; i < chosen.length; i += 4) {
+      await Promise.all(
+        chosen.slice(i, i + 4).map(async (first) => {
+          const again: Exchange = { ...first, answer: undefined, status: 0, answeredMs: 0, attempt: first.attempt + 1, replayed: false };
+          await postPrediction(target, agent, again, new Set(), () => false);
+          const a = first.answer!;
+          const b = again.answer;
+          if (
+            again.status !== 200 ||
+            !again.replayed ||
+            b?.prediction_id !== a.prediction_id ||
+            b.probability !== a.probability ||
+            b.model.version !== a.model.version
+          ) {
+            mismatches.push(`${first.requestId}: first ${JSON.stringify(a)}, sent again ${again.status} ${JSON.stringify(b)}`);
+          }
+        }),
+      );
+    }
+  } finally {
+    agent.destroy();
+  }
+  const failures = mismatches.length
+    ? [`${mismatches.length} of ${chosen.length} answered requests sent again got another answer (e.g. ${mismatches[0]})`]
+    : [];
+  const report = { retried: retriedIds.size, replayedRetries, resent: chosen.length, resentMismatches: mismatches.length };
+  const line =
+    `  idempotency: ${report.retried} requests retried with the same x-request-id, ${replayedRetries} retries answered from ` +
+    `the row an earlier attempt stored; ${chosen.length} answered requests sent again: ${mismatches.length} got another answer`;
+  return { report, failures, line };
 }
 
 function seconds(ms: number): string {
@@ -836,7 +970,7 @@ export async function runDbOutageScenario(options: {
     await migrateToLatest(store.db);
     const published = await publishVersions(store, join(dir, 'artifacts'), 1);
     server = await CliServer.start({ databaseUrl: cluster.url, home: dir, artifactsDir: join(dir, 'artifacts'), workers: 1 });
-    const load = new Load(new URL(server.url), 'outage');
+    const load = new Load(new URL(server.url), 'outage', { retry: true });
     await sleep(warmupMs);
     const stopped = await timed(() => cluster.stop());
     await sleep(options.seconds * 1000);
@@ -848,11 +982,12 @@ export async function runDbOutageScenario(options: {
     const serverUpThroughout = server.running;
     await load.stop();
     await sleep(1000);
+    const idempotency = await checkIdempotency(server.url, load.exchanges);
     const exit = await server.stop();
     const rows = await storedRows(store);
 
     const exchanges = load.exchanges;
-    const failures: string[] = [];
+    const failures: string[] = [...idempotency.failures];
     const statuses = statusCounts(exchanges);
     const unexpected = Object.fromEntries(Object.entries(statuses).filter(([s]) => s !== '200' && s !== '503'));
     if (Object.keys(unexpected).length) failures.push(`answers other than 200 and 503: ${describeCounts(unexpected)}`);
@@ -903,10 +1038,12 @@ export async function runDbOutageScenario(options: {
       `  in flight at the stop or sent until the restart (${cluster.stopMethod} took ${Math.round(stopped.end - stopped.start)} ms, the start until it answered ${Math.round(restarted.end - restarted.start)} ms): ${describeCounts(statusCounts(during))}; slowest 503 ${Math.round(slowest503)} ms`,
       `  sent after the restart: ${describeCounts(statusCounts(after))}`,
       `  recovered: first 200 ${recoveryMs === undefined ? 'never' : `${Math.round(recoveryMs)} ms`} after the database accepted connections again; non-2xx after that: ${non2xxAfterRecovery}`,
-      `  rows stored: ${n(rows.length)}; every one of the ${n(exchanges.filter((e) => e.status === 200).length)} 200s has its row: ${matched.failures.length ? 'NO' : 'yes'}; rows without a 200: ${matched.ofNon200} of requests answered 503 whose write was in flight at the stop (committed, acknowledgement lost), ${matched.ofCutOff} of the ${exchanges.filter((e) => e.cutOff).length} cut off at the end`,
+      `  rows stored: ${n(rows.length)}; every one of the ${n(exchanges.filter((e) => e.status === 200).length)} 200s has its row, and no request has two: ${matched.failures.length ? 'NO' : 'yes'}; rows without a 200: ${matched.ofNon200} of requests answered 503 whose write was in flight at the stop (committed, acknowledgement lost) and not retried since, ${matched.ofCutOff} of the ${exchanges.filter((e) => e.cutOff).length} cut off at the end`,
       `  server: ${serverUpThroughout ? 'up throughout' : 'EXITED'}, exit ${exit.code ?? exit.signal} on SIGTERM`,
+      idempotency.line,
     ];
     return withVerdict({
+      ...idempotency.report,
       scenario: `db-outage (${engine})`,
       passed: false,
       failures,
@@ -1000,11 +1137,91 @@ export async function runSigtermScenario(options: { seconds: number; databaseUrl
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Scenario D: SIGKILL under load to mldeploy serve --workers 2, a new server, clients retrying with the same id
+
+export async function runSigkillScenario(options: { seconds: number; databaseUrl?: string }): Promise<SigkillReport> {
+  const dir = mkdtempSync(join(tmpdir(), 'mldeploy-scenario-sigkill-'));
+  const scratch = await scratchDatabase(options.databaseUrl, dir);
+  const servers: CliServer[] = [];
+  try {
+    const published = await publishVersions(scratch.store, join(dir, 'artifacts'), 1);
+    const start = (port?: number) =>
+      CliServer.start({ databaseUrl: scratch.url, home: dir, artifactsDir: join(dir, 'artifacts'), workers: 2, port, ownGroup: true });
+    const first = await start();
+    servers.push(first);
+    const url = new URL(first.url);
+    const load = new Load(url, 'sigkill', { retry: true });
+    await sleep(options.seconds * 1000);
+    const killedAt = performance.now();
+    await first.killGroup();
+    const second = await start(Number(url.port));
+    servers.push(second);
+    // Every client gets a 200 from the new server (its retries included) before the load stops.
+    const backBy = performance.now() + 30_000;
+    const answeredAfter = () => new Set(load.exchanges.filter((e) => e.status === 200 && e.sentMs > killedAt).map((e) => e.requestId)).size;
+    while (answeredAfter() < CONNECTIONS * 3 && performance.now() < backBy) await sleep(100);
+    await load.stop();
+    await sleep(1000);
+    const idempotency = await checkIdempotency(second.url, load.exchanges);
+    const exit = await second.stop();
+    const rows = await storedRows(scratch.store);
+
+    const exchanges = load.exchanges;
+    const failures: string[] = [...idempotency.failures];
+    const statuses = statusCounts(exchanges);
+    const unexpected = Object.fromEntries(
+      Object.entries(statuses).filter(([s]) => s !== '200' && s !== '503' && !s.startsWith('connection error')),
+    );
+    if (Object.keys(unexpected).length) failures.push(`answers other than 200, 503 or a lost connection: ${describeCounts(unexpected)}`);
+    const matched = matchRows(exchanges, rows);
+    failures.push(...matched.failures);
+    if (matched.ofNon200) failures.push(`${matched.ofNon200} stored rows belong to no 200 and no cut-off request: their retry did not find them`);
+    const answered = new Set(exchanges.filter((e) => e.status === 200).map((e) => e.requestId));
+    const cutOffIds = new Set(exchanges.filter((e) => e.cutOff).map((e) => e.requestId));
+    const unanswered = new Set(exchanges.filter((e) => !answered.has(e.requestId) && !cutOffIds.has(e.requestId)).map((e) => e.requestId));
+    if (unanswered.size) failures.push(`${unanswered.size} requests never got a 200 (e.g. ${[...unanswered][0]})`);
+    if (idempotency.report.retried === 0) failures.push('no request was retried: the SIGKILL cut nothing off');
+    const cache = new Map<string, number>();
+    const wrongScore = exchanges.filter((e) => e.answer && expectedProbability(published, cache, 1, e.creditScore) !== e.answer.probability);
+    if (wrongScore.length) failures.push(`${wrongScore.length} answers are not what version 1 gives`);
+    if (exit.code !== 0) failures.push(`the new mldeploy serve exited with ${exit.code ?? exit.signal} on SIGTERM:\n${second.log}`);
+    const firstAfter = exchanges.filter((e) => e.status === 200 && e.sentMs > killedAt).map((e) => e.answeredMs);
+    const downtimeMs = firstAfter.length ? Math.min(...firstAfter) - killedAt : undefined;
+
+    const n = (x: number) => x.toLocaleString('en-US');
+    const lines = [
+      `sigkill on ${scratch.dialect}: SIGKILL to mldeploy serve --workers 2 and its workers after ${options.seconds} s of ${CONNECTIONS} connections, then a new server on the same port (load average ${loadavg()[0].toFixed(1)})`,
+      `  answers: ${describeCounts(statuses)}; first 200 from the new server ${downtimeMs === undefined ? 'never' : `${Math.round(downtimeMs)} ms`} after the kill`,
+      `  rows stored: ${n(rows.length)}; every 200 has its row, and no request has two: ${matched.failures.length ? 'NO' : 'yes'}; requests that never got a 200: ${unanswered.size}`,
+      idempotency.line,
+    ];
+    return withVerdict({
+      ...idempotency.report,
+      scenario: `sigkill (${scratch.dialect})`,
+      passed: false,
+      failures,
+      lines,
+      statuses,
+      answered200: exchanges.filter((e) => e.status === 200).length,
+      rowsStored: rows.length,
+      rowsWithout200: matched.ofCutOff + matched.ofNon200,
+      cutOff: cutOffIds.size,
+      downtimeMs,
+      unanswered: unanswered.size,
+    });
+  } finally {
+    for (const server of servers) if (server.running) await server.killGroup().catch(() => {});
+    await scratch.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 
 const USAGE =
-  'usage: node build/bench/serve-scenarios.js [swap|db-outage|sigterm|all] [--seconds N] [--database-url URL] [--engine postgres|mysql]\n' +
-  '  --seconds: swap run length (default 60), db-outage time stopped (10), sigterm load before the signal (5)\n' +
-  '  --database-url: server for the scratch database of swap and sigterm (default a temporary SQLite file);\n' +
+  'usage: node build/bench/serve-scenarios.js [swap|db-outage|sigterm|sigkill|all] [--seconds N] [--database-url URL] [--engine postgres|mysql]\n' +
+  '  --seconds: swap run length (default 60), db-outage time stopped (10), sigterm and sigkill load before the signal (5)\n' +
+  '  --database-url: server for the scratch database of swap, sigterm and sigkill (default a temporary SQLite file);\n' +
   '    db-outage always runs its own throwaway server\n' +
   '  --engine: the server db-outage runs and stops: postgres (default) or mysql (MariaDB)';
 
@@ -1020,7 +1237,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const which = args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--')) ?? 'all';
-  if (!['swap', 'db-outage', 'sigterm', 'all'].includes(which)) {
+  if (!['swap', 'db-outage', 'sigterm', 'sigkill', 'all'].includes(which)) {
     process.stderr.write(`unknown scenario "${which}"\n${USAGE}\n`);
     process.exit(2);
   }
@@ -1047,6 +1264,7 @@ async function main(): Promise<void> {
   if (which === 'swap' || which === 'all') print(await runSwapScenario({ seconds: secondsOr(60), databaseUrl }));
   if (which === 'db-outage' || which === 'all') print(await runDbOutageScenario({ seconds: secondsOr(10), engine }));
   if (which === 'sigterm' || which === 'all') print(await runSigtermScenario({ seconds: secondsOr(5), databaseUrl }));
+  if (which === 'sigkill' || which === 'all') print(await runSigkillScenario({ seconds: secondsOr(5), databaseUrl }));
   const failed = reports.filter((r) => !r.passed);
   process.stdout.write(
     `${reports.map((r) => `${r.passed ? 'PASS' : 'FAIL'} ${r.scenario}`).join('\n')}\n${failed.length ? `${failed.length} of ${reports.length} failed` : 'all passed'}\n`,

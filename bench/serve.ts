@@ -401,7 +401,7 @@ async function main(): Promise<void> {
     if (process.argv.includes('ceiling')) {
       await serveBareRoute(workers);
     } else {
-      await serve({ workers, config: loadConfig(), apiKeys: [], app: { logRequests: false } });
+      await serve({ workers, config: loadConfig(), keys: {}, app: { logRequests: false } });
     }
     return;
   }

@@ -239,7 +239,7 @@ export async function runTopologyScenario(options: TopologyOptions): Promise<Top
       if (!training.alive) throw new Error(`run training exited early:\n${training.output}`);
       return workers.find((w) => attemptStarts(w.output, 'train_model') > 0);
     });
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, 200));
     const killedWorker = workers.indexOf(busy) + 1;
     say(`  kill -9 worker-${killedWorker} in the middle of train_model`);
     busy.child.kill('SIGKILL');

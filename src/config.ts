@@ -37,8 +37,18 @@ export interface Config {
   modelName: string;
   logLevel: LogLevel;
   s3: S3Settings;
-  /** API keys from MLDEPLOY_API_KEYS and MLDEPLOY_API_KEYS_FILE; none leaves the client routes open. */
-  apiKeys: string[];
+  /** Client keys (MLDEPLOY_API_KEYS, MLDEPLOY_API_KEYS_FILE): open the client routes and the docs. */
+  clientKeys: string[];
+  /** Admin keys (MLDEPLOY_ADMIN_KEYS, MLDEPLOY_ADMIN_KEYS_FILE): open every route. No key at all leaves the client routes open. */
+  adminKeys: string[];
+  /** How long a dashboard session lasts from its login, in hours (MLDEPLOY_SESSION_TTL_HOURS, default 12). */
+  sessionTtlHours: number;
+  /**
+   * Which proxies' X-Forwarded-* headers to believe (MLDEPLOY_TRUST_PROXY): false (default), true (any), a hop count,
+   * or comma-separated addresses/CIDRs; Fastify's trustProxy. Behind a TLS-terminating proxy this makes the session
+   * cookie `Secure`.
+   */
+  trustProxy: boolean | number | string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -82,8 +92,12 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'AWS_SECRET_ACCESS_KEY', description: 'S3 secret key' },
   { name: 'AWS_SESSION_TOKEN', description: 'S3 session token' },
   { name: 'MLDEPLOY_S3_FORCE_PATH_STYLE', description: 'path-style S3 URLs (MinIO)' },
-  { name: 'MLDEPLOY_API_KEYS', description: 'API keys, comma-separated' },
-  { name: 'MLDEPLOY_API_KEYS_FILE', description: 'file of API keys, one per line' },
+  { name: 'MLDEPLOY_API_KEYS', description: 'client API keys, comma-separated' },
+  { name: 'MLDEPLOY_API_KEYS_FILE', description: 'file of client API keys, one per line' },
+  { name: 'MLDEPLOY_ADMIN_KEYS', description: 'admin keys, comma-separated' },
+  { name: 'MLDEPLOY_ADMIN_KEYS_FILE', description: 'file of admin keys, one per line' },
+  { name: 'MLDEPLOY_SESSION_TTL_HOURS', description: 'dashboard session lifetime, hours' },
+  { name: 'MLDEPLOY_TRUST_PROXY', description: 'proxies whose X-Forwarded-* headers are believed' },
 ];
 
 /** Settings given on the command line; each wins over its variable. */
@@ -127,20 +141,60 @@ function boolean(env: Env, variable: string): boolean {
   throw new ConfigError(variable, `expected true or false, got "${value}"`);
 }
 
-/** Keys from MLDEPLOY_API_KEYS (comma separated) and MLDEPLOY_API_KEYS_FILE (one per line, # comments), deduplicated. */
-function apiKeys(env: Env): string[] {
-  const keys: string[] = [];
-  if (env.MLDEPLOY_API_KEYS) keys.push(...env.MLDEPLOY_API_KEYS.split(','));
-  if (env.MLDEPLOY_API_KEYS_FILE) {
+/** Shorter keys are refused: they could be guessed. */
+export const MIN_KEY_LENGTH = 16;
+
+/**
+ * Keys from a variable (comma separated) and its _FILE form (one per line, # comments), deduplicated. A variable that
+ * is set but holds no key (", ,", a file of comments) is an error, never a silently open server; an empty one is unset.
+ */
+function keys(env: Env, variable: string): string[] {
+  const found: string[] = [];
+  const inline = env[variable];
+  if (inline !== undefined && inline !== '') {
+    const given = inline.split(',').map((k) => k.trim()).filter((k) => k !== '');
+    if (given.length === 0) throw new ConfigError(variable, `is set but holds no key ("${inline}"): give comma-separated keys, or unset it`);
+    found.push(...given);
+  }
+  const fileVariable = `${variable}_FILE`;
+  const file = env[fileVariable];
+  if (file) {
     let text: string;
     try {
-      text = readFileSync(env.MLDEPLOY_API_KEYS_FILE, 'utf8');
+      text = readFileSync(file, 'utf8');
     } catch (error) {
-      throw new ConfigError('MLDEPLOY_API_KEYS_FILE', `cannot read ${env.MLDEPLOY_API_KEYS_FILE}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      throw new ConfigError(fileVariable, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
-    keys.push(...text.split(/\r?\n/).filter((line) => !line.trim().startsWith('#')));
+    const given = text
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'));
+    if (given.length === 0) throw new ConfigError(fileVariable, `${file} holds no key (one per line, # for comments)`);
+    found.push(...given);
   }
-  return [...new Set(keys.map((k) => k.trim()).filter((k) => k !== ''))];
+  found.forEach((key, i) => {
+    if (key.length < MIN_KEY_LENGTH) throw new ConfigError(variable, `key #${i + 1} is too short: use at least ${MIN_KEY_LENGTH} random characters`);
+  });
+  return [...new Set(found)];
+}
+
+function sessionTtlHours(env: Env): number {
+  const text = env.MLDEPLOY_SESSION_TTL_HOURS;
+  if (text === undefined || text === '') return 12;
+  const hours = Number(text);
+  if (!(hours > 0) || !Number.isFinite(hours)) {
+    throw new ConfigError('MLDEPLOY_SESSION_TTL_HOURS', `expected a positive number of hours, e.g. 12 or 0.5, got "${text}"`);
+  }
+  return hours;
+}
+
+function trustProxy(env: Env): boolean | number | string {
+  const value = env.MLDEPLOY_TRUST_PROXY?.trim() ?? '';
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  if (/^[0-9A-Fa-f.:/, ]+$/.test(value)) return value;
+  throw new ConfigError('MLDEPLOY_TRUST_PROXY', `expected true, false, a hop count, or comma-separated proxy addresses, got "${value}"`);
 }
 
 export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Config {
@@ -206,6 +260,9 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
         ? { credentials: { accessKeyId, secretAccessKey, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } }
         : {}),
     },
-    apiKeys: apiKeys(env),
+    clientKeys: keys(env, 'MLDEPLOY_API_KEYS'),
+    adminKeys: keys(env, 'MLDEPLOY_ADMIN_KEYS'),
+    sessionTtlHours: sessionTtlHours(env),
+    trustProxy: trustProxy(env),
   };
 }

@@ -26,6 +26,12 @@ export {
   type LogisticRegressionOptions,
   type LogisticSolver,
 } from './ml/logistic.js';
+export {
+  MultinomialLogisticRegression,
+  Ridge,
+  type MultinomialLogisticRegressionOptions,
+  type RidgeOptions,
+} from './ml/linear.js';
 export { HistGradientBoostingClassifier } from './ml/hgb/index.js';
 export type { HgbOptions } from './ml/hgb/index.js';
 export {
@@ -60,6 +66,20 @@ export {
   rocAuc,
   rocAucConfidenceInterval,
   rocCurve,
+  bootstrapInterval,
+  confusionMatrixMulticlass,
+  evaluateMulticlass,
+  evaluateRegression,
+  f1Macro,
+  logLossMulticlass,
+  meanAbsoluteError,
+  r2Score,
+  rocAucOvr,
+  rootMeanSquaredError,
+  type BootstrapInterval,
+  type BootstrapOptions,
+  type MulticlassEvaluation,
+  type RegressionEvaluation,
   type AucConfidenceInterval,
   type BinaryEvaluation,
   type ConfusionMatrix,

@@ -479,7 +479,7 @@ describe.concurrent('commands on small data', () => {
     expect(logs).toContain(`--- load_raw_data try ${triesBefore + 1} (success) ---`);
     expect(logs).toContain('--- preprocess_data try 1 (success) ---');
     expect(logs).toContain('--- train_model try 1 (success) ---');
-    expect(logs).toContain('loaded 1000 rows into raw_applicants (0 rejected)');
+    expect(logs).toContain('loaded 1000 rows into raw_applicants (0 rejected; delimiter ",", utf-8)');
     expect(logs).toMatch(/snapshot [0-9a-f-]{36}: \d+\/\d+\/\d+ train\/val\/test rows/);
     expect(logs).toMatch(/best on validation: (hist_gradient_boosting|logistic_regression)/);
   });

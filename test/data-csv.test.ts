@@ -42,9 +42,13 @@ describe('cells', () => {
     expect(parseNumber('-1.25')).toBe(-1.25);
     expect(parseNumber('.5')).toBe(0.5);
     expect(parseNumber('35.0')).toBe(35);
-    for (const bad of ['0x1f', '0b101', '0o17', 'Infinity', '-Infinity', '1,000', '12abc', '1 2']) {
+    for (const bad of ['0x1f', '0b101', '0o17', '1,000', '12abc', '1 2', 'infinit', 'Infinity1']) {
       expect(parseNumber(bad), bad).toBeNaN();
     }
+  });
+  it('reads infinity in its usual spellings, and decimals too large for a double, as infinite', () => {
+    for (const inf of ['Infinity', '+Infinity', 'inf', 'INF', '1e999']) expect(parseNumber(inf), inf).toBe(Infinity);
+    for (const inf of ['-Infinity', '-inf', '-1e999']) expect(parseNumber(inf), inf).toBe(-Infinity);
   });
   it('reads true/false as booleans but not yes/no', () => {
     expect(booleanValue('TRUE')).toBe(1);
@@ -127,7 +131,7 @@ describe('reading records', () => {
 });
 
 describe('file checks', () => {
-  it('refuses binary files, empty files and non-UTF-8 text with a reason', async () => {
+  it('refuses binary and empty files with a reason, and reads text that is not UTF-8 as Windows-1252, saying so', async () => {
     const png = file('image.csv', Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]));
     await expect(scanFile(png)).rejects.toThrow(/is not a CSV file: it looks like a PNG image/);
     const gz = file('data.csv.gz', Uint8Array.from([0x1f, 0x8b, 8, 0, 0, 0]));
@@ -136,7 +140,12 @@ describe('file checks', () => {
     await expect(scanFile(file('empty.csv', ''))).rejects.toThrow(/is empty/);
     await expect(scanFile(file('blank.csv', '\n\n  \n'))).rejects.toThrow(/is empty/);
     const latin1 = file('latin1.csv', Buffer.concat([Buffer.from('name,city\nann,'), Buffer.from([0x4d, 0xfc, 0x6e]), Buffer.from('\n')]));
-    await expect(scanFile(latin1)).rejects.toThrow(/not UTF-8 text \(invalid byte at offset 15, line 2\)/);
+    expect(await scanFile(latin1)).toMatchObject({
+      encoding: 'windows-1252',
+      head: 'name,city\nann,Mün\n',
+      notes: [`${latin1} is not UTF-8 (invalid byte at offset 15, line 2): read as Windows-1252 (Latin-1); pass --encoding if it is another encoding`],
+    });
+    await expect(scanFile(latin1, 'utf-8')).rejects.toThrow(/not utf-8 text \(invalid byte at offset 15, line 2\): check --encoding/);
     await expect(scanFile(join(dir, 'nope.csv'))).rejects.toThrow(/file not found/);
   });
   it('hashes the bytes', async () => {

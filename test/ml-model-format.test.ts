@@ -146,7 +146,7 @@ describe('parseModelFile rejects broken files, naming the field', () => {
 
   it('wrong format tag or unsupported version', () => {
     rejects({ ...good(), format: 'mlflow' }, 'model file: format must be "mldeploy-model", got "mlflow"');
-    rejects({ ...good(), formatVersion: 2 }, 'model file: formatVersion 2 is not supported: this build reads version 1');
+    rejects({ ...good(), formatVersion: 3 }, 'model file: formatVersion 3 is not supported: this build reads versions 1 and 2');
   });
 
   it('unknown estimator kind', () => {

@@ -201,7 +201,7 @@ describe.each(backends)('monitoring report on $name', (backend) => {
       modelSource: new MemoryModelSource().set(MODEL, { version: 1, model: loanModel() }),
       config: { modelName: MODEL },
       logger: pino({ level: 'silent' }),
-      apiKeys: [key],
+      keys: { adminKeys: [key] },
       plugins: [
         { plugin: monitoringPlugin, options: stores },
         { plugin: dashboardPlugin, options: { store, readArtifact: (k: string) => artifacts.get(k) } },

@@ -2,7 +2,7 @@
  * train_model's fits run off the worker's event loop: while a queue worker trains on 250,000 rows, its event loop
  * keeps turning (heartbeats and BullMQ lock renewals go on), so a short job lock is never lost and the task's
  * heartbeat in the database never goes stale. Scaled down from production's 10 s heartbeat / 30 s lock to 0.5 s /
- * 4 s so that a fit of a few seconds on this thread would break both (bounds leave room for a busy machine). The full-size check (1M rows, production
+ * 2 s so that a fit of a few seconds on this thread would break both (bounds leave room for a busy machine). The full-size check (1M rows, production
  * settings) is `npm run scenarios:topology -- fit`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +22,7 @@ const redisUrl = process.env.MLDEPLOY_TEST_REDIS_URL;
 if (!redisUrl && process.env.CI === 'true') throw new Error('MLDEPLOY_TEST_REDIS_URL must be set in CI (see .ci/run)');
 
 const HEARTBEAT_MS = 500;
-const LOCK_MS = 4000;
+const LOCK_MS = 2000;
 
 describe.skipIf(!redisUrl)('train_model on a queue worker keeps its event loop free', () => {
   let dir: string;

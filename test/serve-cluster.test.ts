@@ -65,7 +65,7 @@ describe.skipIf(!built)('serve with workers', () => {
         `import { loadConfig } from ${JSON.stringify(pathToFileURL(join(dist, '../../config.js')).href)};\n` +
         // An admin route that says which worker answered, and the token printed as the CLI prints its dashboard URL.
         `const whoami = async (app) => { app.get('/api/whoami', async () => ({ pid: process.pid })); };\n` +
-        `await serve({ workers: 2, config: loadConfig(), apiKeys: [], app: { logRequests: false }, plugins: () => [{ plugin: whoami }],\n` +
+        `await serve({ workers: 2, config: loadConfig(), keys: {}, app: { logRequests: false }, plugins: () => [{ plugin: whoami }],\n` +
         `  onListening: (url, token) => console.log('admin token: ' + token) });\n`,
     );
     primary = spawn(process.execPath, [script], {

@@ -43,6 +43,9 @@ describe.each(backends)('database down on $name', (backend) => {
       expect(health.statusCode).toBe(200);
       expect(health.json()).toMatchObject({ status: 'degraded', ready: false, database: { reachable: false } });
       expect(health.json().prediction_log.last_error.message).toBeTruthy();
+      // The probes are public: the driver's own error text stays in the server log.
+      expect(health.json().database.error).toBe('the database refused the probe or the connection (see the server log)');
+      expect(health.json().prediction_log.last_error.message).toBe('the database write failed (see the server log)');
       expect((await app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(503);
     } finally {
       await app.close();

@@ -170,7 +170,15 @@ describe.each(backends)('prediction API on $name', (backend) => {
     expect(unknown.statusCode).toBe(404);
     const invalid = await app.inject({ method: 'POST', url: '/feedback', payload: { prediction_id, label: 2, extra: 1 } });
     expect(invalid.statusCode).toBe(422);
-    expect(invalid.json().details.map((d: { field: string }) => d.field).sort()).toEqual(['extra', 'label']);
+    expect(invalid.json().details.map((d: { field: string }) => d.field).sort()).toEqual(['extra']);
+    const notALabel = await app.inject({ method: 'POST', url: '/feedback', payload: { prediction_id, label: 2 } });
+    expect(notALabel.statusCode).toBe(422);
+    expect(notALabel.json().details).toEqual([{ field: 'label', message: 'label must be 0, 1, "1" or "0", got 2' }]);
+    // The label as written in the data is taken too.
+    const written = await app.inject({ method: 'POST', url: '/feedback', payload: { prediction_id, label: '0' } });
+    expect(written.statusCode).toBe(200);
+    const relabelled = await store.db.selectFrom('predictions').select('label').where('id', '=', prediction_id).executeTakeFirstOrThrow();
+    expect(Number(relabelled.label)).toBe(0);
   });
 
   it.skipIf(!backend.url)('exposes Prometheus metrics that agree with what was stored', async () => {

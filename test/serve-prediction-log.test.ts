@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../src/db/index.js';
-import { PredictionLog, PredictionLogUnavailable, type PredictionRecord } from '../src/serve/prediction-log.js';
+import { PredictionLog, PredictionLogUnavailable, PredictionRowRejected, type PredictionRecord } from '../src/serve/prediction-log.js';
 import { backends, freshStore, type TestStore } from './helpers/stores.js';
 import { DatabaseProxy } from './serve-fixtures.js';
 
@@ -109,6 +109,49 @@ describe.each(backends)('prediction log on $name', (backend) => {
     expect(await countOf(requestId)).toBe(10);
   });
 
+  /** Appends 20 one-row requests in one turn (one group commit), the 8th with `poison` applied; the outcomes. */
+  const groupWithOnePoisoned = async (poison: (r: PredictionRecord) => PredictionRecord) => {
+    const writes: Array<{ rows: number; ok: boolean }> = [];
+    const log = new PredictionLog(store.db, { onWrite: ({ rows, ok }) => writes.push({ rows, ok }) });
+    const requestId = randomUUID();
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => {
+        const r = record(requestId, i);
+        return log.append([i === 7 ? poison(r) : r]).catch((e: Error) => e);
+      }),
+    );
+    await log.close();
+    return { outcomes, writes, stored: await countOf(requestId), log };
+  };
+
+  it.skipIf(!backend.url)("commits a group's other requests when the database refuses one request's rows", async () => {
+    // A NOT NULL column left null: refused by every backend.
+    const { outcomes, writes, stored, log } = await groupWithOnePoisoned((r) => ({ ...r, inputs_json: null as unknown as string }));
+    expect(writes[0]).toEqual({ rows: 20, ok: false });
+    expect(outcomes.filter((o) => o === 'stored')).toHaveLength(19);
+    const rejected = outcomes[7];
+    expect(rejected).toBeInstanceOf(PredictionRowRejected);
+    // The database's own words stay in the server log.
+    expect((rejected as Error).message).toBe('The database cannot store the values of this request (see the server log)');
+    expect(stored).toBe(19);
+    // A refused row says nothing about the database's health.
+    expect(log.health.ok).toBe(true);
+  });
+
+  it.skipIf(!backend.url || backend.name === 'sqlite')('isolates a row id longer than predictions.row_id holds', async () => {
+    const { outcomes, stored } = await groupWithOnePoisoned((r) => ({ ...r, row_id: 'x'.repeat(256) }));
+    expect(outcomes.filter((o) => o === 'stored')).toHaveLength(19);
+    expect(outcomes[7]).toBeInstanceOf(PredictionRowRejected);
+    expect(stored).toBe(19);
+  });
+
+  it.skipIf(!backend.url || backend.name !== 'postgres')('isolates a NUL character, which PostgreSQL text cannot hold', async () => {
+    const { outcomes, stored } = await groupWithOnePoisoned((r) => ({ ...r, row_id: 'a\u0000b' }));
+    expect(outcomes.filter((o) => o === 'stored')).toHaveLength(19);
+    expect(outcomes[7]).toBeInstanceOf(PredictionRowRejected);
+    expect(stored).toBe(19);
+  });
+
   it.skipIf(!backend.url)('fails with PredictionLogUnavailable when the database is gone, storing nothing', async () => {
     const own = openStore(store.url);
     const log = new PredictionLog(own.db);
@@ -129,7 +172,10 @@ describe.each(backends)('prediction log on $name', (backend) => {
       const requestId = randomUUID();
       try {
         const started = Date.now();
-        await expect(log.append([record(requestId, 1)])).rejects.toThrow(/could not be stored/);
+        const refused = await log.append([record(requestId, 1)]).catch((e: Error) => e);
+        expect(refused).toBeInstanceOf(PredictionLogUnavailable);
+        // What a client is told names no host, port or driver message.
+        expect((refused as Error).message).toBe('The prediction could not be stored: the database write failed (see the server log)');
         expect(Date.now() - started).toBeLessThan(5000);
         await proxy.set('forward');
         await log.append([record(requestId, 2)]);

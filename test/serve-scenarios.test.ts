@@ -1,13 +1,22 @@
 /**
  * Issue 4's serving scenarios (bench/serve-scenarios.ts) in short form, against the built command line under
  * 16 connections of load: a promotion and a rollback (SQLite, PostgreSQL), PostgreSQL and MariaDB each stopped and
- * restarted (a private throwaway server, never the shared one), SIGTERM to `mldeploy serve --workers 2` (SQLite, PostgreSQL).
+ * restarted (a private throwaway server, never the shared one), SIGTERM to `mldeploy serve --workers 2` (SQLite,
+ * PostgreSQL) and SIGKILL to it (PostgreSQL). In the outage and SIGKILL runs clients retry with the same x-request-id, and answered requests
+ * are sent again after the load: each must get its first answer, and no request may have a second row.
  * `npm test` builds first; with CI=true nothing here is skipped.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { PrivateMariadb, PrivatePostgres, runDbOutageScenario, runSigtermScenario, runSwapScenario } from '../bench/serve-scenarios.js';
+import {
+  PrivateMariadb,
+  PrivatePostgres,
+  runDbOutageScenario,
+  runSigkillScenario,
+  runSigtermScenario,
+  runSwapScenario,
+} from '../bench/serve-scenarios.js';
 import { backends } from './helpers/stores.js';
 
 const ci = process.env.CI === 'true';
@@ -51,6 +60,9 @@ describe.skipIf(!built)('serving scenarios of issue 4', () => {
     expect(report.recoveryMs).toBeLessThan(5000);
     expect(report.non2xxAfterRecovery).toBe(0);
     expect(report.serverExitCode).toBe(0);
+    expect(report.retried).toBeGreaterThan(0);
+    expect(report.resent).toBeGreaterThan(50);
+    expect(report.resentMismatches).toBe(0);
   });
 
   for (const store of stores) it.skipIf(!store.url)(`sigterm on ${store.name}: mldeploy serve --workers 2 drains, exits 0, and every 200 is stored`, async () => {
@@ -59,5 +71,18 @@ describe.skipIf(!built)('serving scenarios of issue 4', () => {
     expect(report.exitCode).toBe(0);
     expect(report.answered200).toBeGreaterThan(50);
     expect(report.rowsStored).toBe(report.answered200 + report.rowsWithout200);
+  });
+
+  // On PostgreSQL only, to keep the suite short: two server processes and then a new one write to one server database.
+  const postgres = stores.find((b) => b.name === 'postgres')!;
+  for (const store of [postgres]) it.skipIf(!store.url)(`sigkill on ${store.name}: clients retrying with the same id get their answer from the new server, never a second row`, async () => {
+    const report = await runSigkillScenario({ seconds: 2, databaseUrl: store.databaseUrl });
+    expect(report.failures).toEqual([]);
+    expect(report.unanswered).toBe(0);
+    expect(report.retried).toBeGreaterThan(0);
+    expect(report.resent).toBeGreaterThan(50);
+    expect(report.resentMismatches).toBe(0);
+    // One row per request: those answered, and those cut off when the load stopped.
+    expect(report.rowsStored).toBeLessThanOrEqual(report.answered200 + report.cutOff);
   });
 });

@@ -21,7 +21,8 @@ describe.skipIf(!postgresUrl || !redisUrl)('the topology on PostgreSQL + Redis +
       engine: 'postgres',
       adminUrl: postgresUrl!,
       redisUrl: redisUrl!,
-      rows: 5000,
+      // Enough rows that train_model is still fitting when the worker is killed, even on a quiet machine.
+      rows: 60_000,
       say: (line) => lines.push(line),
     });
     expect(report.workerKill.attempts.map(([tryNumber, state]) => [tryNumber, state])).toEqual([

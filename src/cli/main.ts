@@ -9,6 +9,7 @@ import { registerServeCommands } from './commands/serve.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { setGlobalFlags } from './session.js';
+import { registerSessionCommands } from './commands/sessions.js';
 
 const program = new Command()
   .name('mldeploy')
@@ -34,6 +35,7 @@ registerMonitorCommands(program);
 registerModelCommands(program);
 registerDataCommands(program);
 registerPredictCommand(program);
+registerSessionCommands(program);
 
 // Output piped into a reader that quit early (`mldeploy runs list | head`) is not an error.
 for (const stream of [process.stdout, process.stderr]) {

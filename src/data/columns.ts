@@ -16,8 +16,10 @@ export interface ColumnSchema {
   type: ColumnType;
   /** True when some loaded row has no value here. */
   nullable: boolean;
-  /** Loaded rows without a value. */
+  /** Loaded rows without a value (infinite numbers included: they are stored as missing). */
   missing: number;
+  /** Infinite values (`inf`, `-Infinity`, `1e999`) of a numeric column, stored as missing; omitted when none. */
+  infinite?: number;
   /** Number of distinct values, when at most DISTINCT_CAP (omitted for columns with more). */
   distinct?: number;
   /** For categorical columns: every level, sorted. */

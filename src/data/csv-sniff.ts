@@ -1,10 +1,13 @@
 /**
  * Recognising a CSV file from its first bytes: binary files by their signature, then the delimiter and line break from
- * the first records (quotes respected, so a delimiter inside a quoted field does not count).
+ * the first records (quotes respected, so a delimiter inside a quoted field does not count). Files whose columns are
+ * aligned with spaces get the WHITESPACE delimiter.
  */
 import { DataError } from './errors.js';
+import { WHITESPACE } from './read-options.js';
 
-export type Delimiter = ',' | ';' | '\t';
+/** One character, or WHITESPACE (runs of spaces and tabs). */
+export type Delimiter = string;
 export type Newline = '\n' | '\r\n' | '\r';
 
 export interface CsvDialect {
@@ -12,8 +15,8 @@ export interface CsvDialect {
   newline: Newline;
 }
 
-/** In order of preference when two fit equally well. */
-export const DELIMITERS: readonly Delimiter[] = [',', ';', '\t'];
+/** Sniffed candidates, in order of preference when two fit equally well. */
+export const DELIMITERS: readonly Delimiter[] = [',', ';', '\t', '|'];
 
 const SIGNATURES: { bytes: number[]; kind: string; hint: string }[] = [
   { bytes: [0x1f, 0x8b], kind: 'a gzip archive', hint: 'decompress it first (gunzip)' },
@@ -42,6 +45,8 @@ export function binaryReason(head: Uint8Array): string | undefined {
 interface SampleRecords {
   /** Per candidate delimiter, its count outside quotes in each non-blank record. */
   counts: Map<Delimiter, number[]>;
+  /** Per non-blank record, its runs of spaces and tabs between other characters, outside quotes. */
+  gaps: number[];
   newline: Newline | undefined;
 }
 
@@ -49,6 +54,9 @@ interface SampleRecords {
 function sampleRecords(text: string, complete: boolean, max: number): SampleRecords {
   const counts = new Map<Delimiter, number[]>(DELIMITERS.map((d) => [d, []]));
   const current = new Map<Delimiter, number>(DELIMITERS.map((d) => [d, 0]));
+  const gaps: number[] = [];
+  let gap = 0;
+  let inGap = false;
   let newline: Newline | undefined;
   let inQuotes = false;
   let blank = true;
@@ -56,16 +64,25 @@ function sampleRecords(text: string, complete: boolean, max: number): SampleReco
   const endRecord = (): void => {
     if (!blank) {
       for (const d of DELIMITERS) counts.get(d)!.push(current.get(d)!);
+      gaps.push(gap);
       records++;
     }
     for (const d of DELIMITERS) current.set(d, 0);
     blank = true;
+    gap = 0;
+    inGap = false;
+  };
+  /** A space or tab after a non-blank character opens a gap; it counts once something other than blanks follows. */
+  const visible = (): void => {
+    if (inGap) gap++;
+    inGap = false;
+    blank = false;
   };
   for (let i = 0; i < text.length && records < max; i++) {
     const ch = text[i];
     if (ch === '"') {
+      if (!inQuotes) visible();
       inQuotes = !inQuotes; // an escaped quote ("") toggles twice
-      blank = false;
     } else if (inQuotes) {
       continue;
     } else if (ch === '\n' || ch === '\r') {
@@ -73,38 +90,55 @@ function sampleRecords(text: string, complete: boolean, max: number): SampleReco
       newline ??= crlf ? '\r\n' : ch;
       if (crlf) i++;
       endRecord();
-    } else if (ch === ',' || ch === ';' || ch === '\t') {
-      current.set(ch, current.get(ch)! + 1);
-      blank = false;
-    } else if (ch !== ' ') {
-      blank = false;
+    } else if (ch === ' ' || ch === '\t') {
+      if (ch === '\t') current.set(ch, current.get(ch)! + 1);
+      if (!blank) inGap = true;
+    } else {
+      if (current.has(ch)) current.set(ch, current.get(ch)! + 1);
+      visible();
     }
   }
   if (complete && records < max) endRecord();
-  return { counts, newline };
+  return { counts, gaps, newline };
 }
+
+/** Share of the data records split into as many fields as the header (1 when there is no data record). */
+function consistency(perRecord: readonly number[]): number {
+  const header = perRecord[0] ?? 0;
+  const data = perRecord.slice(1);
+  return data.length === 0 ? 1 : data.filter((n) => n === header).length / data.length;
+}
+
+/** Space-aligned columns: a header with gaps, and nearly every record with as many. */
+const WHITESPACE_CONSISTENCY = 0.9;
 
 /**
  * The delimiter and line break of a CSV file, from its first text (`complete` when that is the whole file). The
  * delimiter is the candidate that splits the header into most fields while splitting the most data records into as
  * many fields as the header.
  */
-export function sniffDialect(text: string, complete: boolean): CsvDialect {
-  const { counts, newline } = sampleRecords(text, complete, 50);
+export function sniffDialect(text: string, complete: boolean, given?: Delimiter): CsvDialect {
+  const { counts, gaps, newline } = sampleRecords(text, complete, 50);
+  if (given !== undefined) return { delimiter: given, newline: newline ?? '\n' };
   let best: { delimiter: Delimiter; consistency: number; fields: number } | undefined;
   for (const delimiter of DELIMITERS) {
     const perRecord = counts.get(delimiter)!;
     const header = perRecord[0] ?? 0;
     if (header === 0) continue;
-    const data = perRecord.slice(1);
-    const consistency = data.length === 0 ? 1 : data.filter((n) => n === header).length / data.length;
-    if (!best || consistency > best.consistency || (consistency === best.consistency && header > best.fields)) {
-      best = { delimiter, consistency, fields: header };
+    const share = consistency(perRecord);
+    if (!best || share > best.consistency || (share === best.consistency && header > best.fields)) {
+      best = { delimiter, consistency: share, fields: header };
     }
+  }
+  // Runs of spaces only when no character splits the lines better (a tab-separated file has gaps too).
+  const aligned = (gaps[0] ?? 0) > 0 ? consistency(gaps) : 0;
+  if (aligned >= WHITESPACE_CONSISTENCY && (!best || aligned > best.consistency)) {
+    return { delimiter: WHITESPACE, newline: newline ?? '\n' };
   }
   if (!best) {
     throw new DataError(
-      'no delimiter found: the header has no comma, semicolon or tab outside quotes (a data set needs at least two columns)',
+      'no delimiter found: the header has no comma, semicolon, tab or pipe outside quotes, nor space-aligned columns ' +
+        '(a data set needs at least two columns; pass --delimiter if the file uses another character)',
     );
   }
   return { delimiter: best.delimiter, newline: newline ?? '\n' };

@@ -3,6 +3,7 @@ export { DataError } from './errors.js';
 export { resolveColumn, normaliseHeader, LINE_COLUMN, type ColumnSchema, type ColumnType } from './columns.js';
 export { sniffDialect, type CsvDialect, type Delimiter, type Newline } from './csv-sniff.js';
 export { MISSING_MARKERS } from './values.js';
+export { checkCsvReadOptions, describeDelimiter, parseDelimiter, WHITESPACE, CSV_READ_FLAGS, type CsvReadOptions } from './read-options.js';
 export { MAX_CATEGORIES, CATEGORY_SHARE, DISTINCT_CAP } from './infer.js';
 export {
   loadRawData,

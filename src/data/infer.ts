@@ -26,6 +26,8 @@ export class ColumnProfile {
   numbers = 0;
   nonNumbers = 0;
   booleans = 0;
+  /** Numbers among `numbers` that are +/-Infinity (stored as missing in a numeric column). */
+  infinite = 0;
   /** True while every number seen is an exact integer. */
   integral = true;
   /** Count per distinct spelling, until there are more than DISTINCT_CAP (then null). */
@@ -36,7 +38,8 @@ export class ColumnProfile {
     const n = parseNumber(cell);
     if (n === n) {
       this.numbers++;
-      if (this.integral && !isExactInteger(n)) this.integral = false;
+      if (n === Infinity || n === -Infinity) this.infinite++;
+      else if (this.integral && !isExactInteger(n)) this.integral = false;
     } else {
       this.nonNumbers++;
       if (booleanValue(cell) !== undefined) this.booleans++;
@@ -55,7 +58,7 @@ export function decideType(profile: ColumnProfile, rows: number, rejectThreshold
   const { numbers, nonNumbers, booleans } = profile;
   const present = numbers + nonNumbers;
   if (present === 0) return 'text'; // nothing to infer from; preprocessing drops it
-  if (numbers > nonNumbers && nonNumbers <= Math.floor(rejectThreshold * rows)) {
+  if (numbers > profile.infinite && numbers > nonNumbers && nonNumbers <= Math.floor(rejectThreshold * rows)) {
     return profile.integral ? 'integer' : 'float';
   }
   if (booleans === present) return 'boolean';

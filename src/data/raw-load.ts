@@ -28,7 +28,8 @@ import {
   type RawLoadResult,
 } from './raw-loads.js';
 import { rawTableName, replaceTableAtomically, tableExists, type Staging, type TableColumn } from './tables.js';
-import { booleanValue, isMissing, parseNumber } from './values.js';
+import { checkCsvReadOptions, readOptionsKey, type CsvReadOptions } from './read-options.js';
+import { booleanValue, missingTest, parseNumber } from './values.js';
 
 export type { RawLoadResult } from './raw-loads.js';
 
@@ -55,6 +56,8 @@ export interface LoadRawDataOptions {
   rejectThreshold?: number;
   /** Called about once per MiB read; an exception thrown here aborts the load and rolls it back. */
   onProgress?: (progress: LoadProgress) => void;
+  /** How to read the file when sniffing is not enough: delimiter, header, column names, missing values, encoding. */
+  csv?: CsvReadOptions;
 }
 
 interface LoadJob {
@@ -62,6 +65,8 @@ interface LoadJob {
   file: string;
   scan: FileScan;
   dialect: CsvDialect;
+  csv: CsvReadOptions;
+  isMissing: (cell: string) => boolean;
   threshold: number;
   onProgress?: (progress: LoadProgress) => void;
 }
@@ -77,13 +82,22 @@ interface Pass {
   loaded: number;
   rejects: RejectLog;
   columns: ColumnSchema[];
+  /** What the user should know about the data that is not an error (empty columns, infinite values). */
+  notes: string[];
+  /** Set when the header line looks like data (the file may have no header). */
+  headerNote?: string;
 }
 
 export function formatPercent(share: number): string {
   return `${Number((share * 100).toFixed(1))}%`;
 }
 
-function guessTypes(sample: readonly SampleRow[], width: number, threshold: number): ColumnType[] {
+function guessTypes(
+  sample: readonly SampleRow[],
+  width: number,
+  threshold: number,
+  isMissing: (cell: string) => boolean,
+): ColumnType[] {
   const profiles = Array.from({ length: width }, () => new ColumnProfile());
   for (const { record, problem } of sample) {
     if (problem || record.length !== width) continue;
@@ -102,17 +116,25 @@ interface SampleRow {
   problem: string | undefined;
 }
 
+/** Infinite values stored as missing in a numeric column: how many, and the first line. */
+interface InfiniteValues {
+  count: number;
+  firstLine: number;
+}
+
 /** Loaded-row statistics: the profile minus what rows set aside for a bad number contributed. */
 function columnSchemas(
   header: Pass['header'],
   types: ColumnType[],
   profiles: ColumnProfile[],
   aside: ColumnProfile[],
+  infinite: (InfiniteValues | undefined)[],
 ): ColumnSchema[] {
   return header.map(({ name, original }, j) => {
     const type = types[j];
-    const missing = profiles[j].missing - aside[j].missing;
-    const schema: ColumnSchema = { name, original, type, nullable: missing > 0, missing };
+    const inf = storageOf(type) === 'number' ? (infinite[j]?.count ?? 0) : 0;
+    const missing = profiles[j].missing - aside[j].missing + inf;
+    const schema: ColumnSchema = { name, original, type, nullable: missing > 0, missing, ...(inf ? { infinite: inf } : {}) };
     const counts = profiles[j].distinct;
     if (counts) {
       const removed = aside[j].distinct;
@@ -130,7 +152,7 @@ function columnSchemas(
 }
 
 async function loadPass(job: LoadJob, staging: Staging, known: ColumnType[] | undefined): Promise<Pass> {
-  const { file, dialect, threshold } = job;
+  const { file, dialect, threshold, isMissing } = job;
   const hash = createHash('sha256');
   const rejects = new RejectLog();
   let header: Pass['header'] | undefined;
@@ -141,6 +163,7 @@ async function loadPass(job: LoadJob, staging: Staging, known: ColumnType[] | un
   let storageBroken = false;
   let sample: SampleRow[] = [];
   let dataRows = 0;
+  const infinite: (InfiniteValues | undefined)[] = [];
 
   const start = async (types: ColumnType[]): Promise<void> => {
     storage = types.map(storageOf);
@@ -167,6 +190,7 @@ async function loadPass(job: LoadJob, staging: Staging, known: ColumnType[] | un
     const out = inserter!;
     out.value(line);
     let bad: string | undefined;
+    let infiniteAt: number[] | undefined;
     for (let j = 0; j < width; j++) {
       const cell = record[j].trim();
       const profile = profiles[j];
@@ -179,7 +203,12 @@ async function loadPass(job: LoadJob, staging: Staging, known: ColumnType[] | un
       const kind = storage![j];
       if (kind === 'number') {
         if (n !== n) bad ??= `column "${header![j].original.trim()}": "${cell}" is not a number`;
-        out.value(n);
+        if (n === Infinity || n === -Infinity) {
+          (infiniteAt ??= []).push(j);
+          out.value(null);
+        } else {
+          out.value(n);
+        }
       } else if (kind === 'string') {
         out.value(cell);
       } else {
@@ -196,6 +225,12 @@ async function loadPass(job: LoadJob, staging: Staging, known: ColumnType[] | un
       out.dropRow(); // the table is rebuilt with the right types: stop writing, keep profiling
     } else {
       out.endRow();
+      if (infiniteAt) {
+        for (const j of infiniteAt) {
+          const seen = (infinite[j] ??= { count: 0, firstLine: line });
+          seen.count++;
+        }
+      }
     }
   };
 
@@ -203,18 +238,34 @@ async function loadPass(job: LoadJob, staging: Staging, known: ColumnType[] | un
     if (inserter!.full) await inserter!.flush();
   };
 
-  for await (const batch of readCsv(file, { ...dialect, hash })) {
+  let headerNote: string | undefined;
+  const guess = async (): Promise<void> => {
+    if (job.csv.header !== false) headerNote = headerLooksLikeData(header!, sample, isMissing);
+    await start(guessTypes(sample, header!.length, threshold, isMissing));
+  };
+
+  for await (const batch of readCsv(file, { ...dialect, encoding: job.scan.encoding, hash })) {
     for (let i = 0; i < batch.records.length; i++) {
       const record = batch.records[i];
       const line = batch.lines[i];
       const problem = batch.malformed.get(i);
       if (!header) {
-        if (problem) throw new DataError(`line ${line}: the header is malformed: ${problem}`);
-        header = normaliseHeader(record);
+        if (job.csv.header === false) {
+          const names = job.csv.columns ?? record.map((_, j) => `c${j + 1}`);
+          if (names.length !== record.length) {
+            throw new DataError(
+              `--columns names ${names.length} columns but line ${line}, the first, has ${record.length} fields`,
+            );
+          }
+          header = normaliseHeader(names);
+        } else {
+          if (problem) throw new DataError(`line ${line}: the header is malformed: ${problem}`);
+          header = normaliseHeader(record);
+        }
         profiles = header.map(() => new ColumnProfile());
         aside = header.map(() => new ColumnProfile());
         if (known) await start(known);
-        continue;
+        if (job.csv.header !== false) continue;
       }
       dataRows++;
       if (storage) {
@@ -223,7 +274,7 @@ async function loadPass(job: LoadJob, staging: Staging, known: ColumnType[] | un
       } else {
         sample.push({ record, line, problem });
         if (sample.length === SAMPLE_ROWS) {
-          await start(guessTypes(sample, header.length, threshold));
+          await guess();
           for (const s of sample) {
             take(s.record, s.line, s.problem);
             await flushIfFull();
@@ -235,9 +286,9 @@ async function loadPass(job: LoadJob, staging: Staging, known: ColumnType[] | un
     job.onProgress?.({ phase: known ? 'reload' : 'load', bytesRead: batch.bytesRead, totalBytes: job.scan.size, rows: dataRows });
   }
   if (!header) throw new DataError(`${file} is empty`);
-  if (dataRows === 0) throw new DataError(`${file} has a header but no data rows`);
+  if (dataRows === 0) throw new DataError(`${file} has a header but no data rows (if it has no header, pass --no-header)`);
   if (!storage) {
-    await start(guessTypes(sample, header.length, threshold));
+    await guess();
     for (const s of sample) {
       take(s.record, s.line, s.problem);
       await flushIfFull();
@@ -248,6 +299,7 @@ async function loadPass(job: LoadJob, staging: Staging, known: ColumnType[] | un
 
   const types = profiles.map((p) => decideType(p, dataRows, threshold));
   const mismatch = storageBroken || types.some((t, j) => storageOf(t) !== storage![j]);
+  const columns = mismatch ? [] : columnSchemas(header, types, profiles, aside, infinite);
   return {
     header,
     types,
@@ -255,15 +307,60 @@ async function loadPass(job: LoadJob, staging: Staging, known: ColumnType[] | un
     dataRows,
     loaded: inserter!.written,
     rejects,
-    columns: mismatch ? [] : columnSchemas(header, types, profiles, aside),
+    columns,
+    notes: mismatch ? [] : columnNotes(columns, infinite, inserter!.written),
+    headerNote,
   };
+}
+
+/**
+ * A warning when the first line looks like data rather than column names: every cell of it is a number, a missing
+ * marker or a value that its column also holds further down (e.g. `39,State-gov,77516,Bachelors` in a file without a
+ * header).
+ */
+function headerLooksLikeData(
+  header: readonly { original: string }[],
+  sample: readonly SampleRow[],
+  isMissing: (cell: string) => boolean,
+): string | undefined {
+  if (sample.length === 0) return undefined;
+  const cells = header.map((h) => h.original.trim());
+  const valueLike = cells.every((cell, j) => {
+    if (isMissing(cell) || parseNumber(cell) === parseNumber(cell)) return true;
+    return sample.some(({ record }) => record[j]?.trim() === cell);
+  });
+  if (!valueLike) return undefined;
+  const shown = cells.slice(0, 4).map((c) => `"${c}"`).join(', ') + (cells.length > 4 ? ', ...' : '');
+  return (
+    `line 1 looks like data, not column names (${shown}: each is a number or a value of its column): ` +
+    'if the file has no header line, load it with --no-header (and --columns NAME,NAME,...)'
+  );
+}
+
+/** Columns the user would otherwise only notice later: empty ones, and numbers too large for any column to hold. */
+function columnNotes(columns: readonly ColumnSchema[], infinite: (InfiniteValues | undefined)[], loaded: number): string[] {
+  const notes: string[] = [];
+  columns.forEach((c, j) => {
+    const name = c.original.trim() || c.name;
+    if (loaded > 0 && c.missing === loaded && !c.infinite) {
+      notes.push(`column "${name}" is empty (no value in any of the ${loaded} rows): it is kept in the raw table but not used as a feature`);
+    }
+    const inf = infinite[j];
+    if (c.infinite && inf) {
+      notes.push(
+        `column "${name}": ${c.infinite} infinite value${c.infinite === 1 ? '' : 's'} (first on line ${inf.firstLine}) ` +
+          'stored as missing: no model can use an infinite number',
+      );
+    }
+  });
+  return notes;
 }
 
 async function writeRawTable(job: LoadJob, staging: Staging, passes: Pass[]): Promise<Pass> {
   let pass = await loadPass(job, staging, undefined);
   passes.push(pass);
   if (pass.mismatch) {
-    pass = await loadPass(job, staging, pass.types);
+    pass = { ...(await loadPass(job, staging, pass.types)), headerNote: pass.headerNote };
     passes.push(pass);
     if (pass.mismatch) throw new DataError(`${job.file} changed while it was being loaded: load it again`);
   }
@@ -287,10 +384,18 @@ export async function loadRawData(store: Store, options: LoadRawDataOptions): Pr
   if (!(threshold >= 0 && threshold <= 1)) {
     throw new DataError(`rejectThreshold must be a fraction between 0 and 1, got ${options.rejectThreshold}`);
   }
-  const scan = await scanFile(file);
+  const csv = checkCsvReadOptions(options.csv);
+  const readOptions = readOptionsKey(csv);
+  const scan = await scanFile(file, csv.encoding);
 
   const latest = await latestLoadedLoad(store.db, dataset);
-  if (latest && !options.force && latest.content_hash === scan.sha256 && (await tableExists(store.db, latest.table_name))) {
+  if (
+    latest &&
+    !options.force &&
+    latest.content_hash === scan.sha256 &&
+    (latest.read_options ?? '') === readOptions &&
+    (await tableExists(store.db, latest.table_name))
+  ) {
     return loadResultFromRow(latest, true);
   }
 
@@ -298,9 +403,10 @@ export async function loadRawData(store: Store, options: LoadRawDataOptions): Pr
   const passes: Pass[] = [];
   let delimiter = '';
   try {
-    const dialect = sniffDialect(scan.head, scan.headIsWholeFile);
+    const dialect = sniffDialect(scan.head, scan.headIsWholeFile, csv.delimiter);
     delimiter = dialect.delimiter;
-    const job: LoadJob = { store, file, scan, dialect, threshold, onProgress: options.onProgress };
+    const isMissing = missingTest(csv.naValues);
+    const job: LoadJob = { store, file, scan, dialect, csv, isMissing, threshold, onProgress: options.onProgress };
     const pass = await replaceTableAtomically(
       store,
       table,
@@ -319,6 +425,8 @@ export async function loadRawData(store: Store, options: LoadRawDataOptions): Pr
             reject_count: done.rejects.count,
             columns_json: JSON.stringify(done.columns),
             delimiter,
+            read_options: readOptions || null,
+            encoding: scan.encoding,
             error: null,
             created_at: new Date().toISOString(),
           })
@@ -334,8 +442,10 @@ export async function loadRawData(store: Store, options: LoadRawDataOptions): Pr
       rejects: pass.rejects.count,
       columns: pass.columns,
       delimiter,
+      encoding: scan.encoding,
       contentHash: scan.sha256,
       skipped: false,
+      notes: [...scan.notes, ...(pass.headerNote ? [pass.headerNote] : []), ...pass.notes],
     };
   } catch (error) {
     const last = passes.at(-1);
@@ -351,6 +461,8 @@ export async function loadRawData(store: Store, options: LoadRawDataOptions): Pr
         reject_count: last?.rejects.count ?? 0,
         columns_json: JSON.stringify(last?.columns ?? []),
         delimiter,
+        read_options: readOptions || null,
+        encoding: scan.encoding,
         error: error instanceof Error ? error.message : String(error),
       },
       last?.rejects.kept ?? [],

@@ -19,11 +19,16 @@ export interface RawLoadResult {
   /** Malformed rows set aside (in raw_rejects). */
   rejects: number;
   columns: ColumnSchema[];
+  /** The field delimiter, sniffed or given: one character, or `\s+` for space-aligned columns. */
   delimiter: string;
+  /** The text encoding the file was read with (WHATWG name: utf-8, windows-1252, utf-16le...). */
+  encoding: string;
   /** sha256 of the file's bytes. */
   contentHash: string;
   /** True when the same bytes were already the dataset's latest load and nothing was done. */
   skipped: boolean;
+  /** Things about the data worth a line in the task log that are not errors (empty columns, infinite values...). */
+  notes: string[];
 }
 
 /** At most this many rejects per load are stored; the count covers all of them. */
@@ -73,8 +78,10 @@ export function loadResultFromRow(row: RawLoadsTable, skipped: boolean): RawLoad
     rejects: Number(row.reject_count),
     columns: JSON.parse(row.columns_json) as ColumnSchema[],
     delimiter: row.delimiter,
+    encoding: row.encoding ?? 'utf-8',
     contentHash: row.content_hash,
     skipped,
+    notes: [],
   };
 }
 

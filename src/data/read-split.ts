@@ -10,8 +10,8 @@ export interface SplitData {
   nRows: number;
   /** Numeric features (integer, float, boolean 0/1) as Float64Array with NaN for missing; categoricals as strings. */
   columns: Record<string, Float64Array | (string | null)[]>;
-  /** The target, 0/1. */
-  y: Uint8Array;
+  /** The target: 0/1 (binary), class codes (multi-class) or values (regression, as Float64Array). */
+  y: Uint8Array | Float64Array;
 }
 
 export async function readSplit(store: Store, snapshotId: string, split: SplitName): Promise<SplitData> {
@@ -24,7 +24,7 @@ export async function readSplit(store: Store, snapshotId: string, split: SplitNa
   for (const f of snapshot.features) {
     columns[f.name] = f.type === 'categorical' ? new Array<string | null>(nRows).fill(null) : new Float64Array(nRows);
   }
-  const y = new Uint8Array(nRows);
+  const y = snapshot.task === 'regression' ? new Float64Array(nRows) : new Uint8Array(nRows);
   const names = snapshot.features.map((f) => f.name);
   let i = 0;
   for await (const page of readPages(store.db, snapshot.table, ['y', ...names], sql`${sql.ref('split')} = ${split}`)) {

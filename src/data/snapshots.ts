@@ -2,7 +2,7 @@
 import type { Kysely } from 'kysely';
 import type { Store } from '../db/connect.js';
 import type { Database, DatasetSnapshotsTable } from '../db/schema.js';
-import type { FeatureSpec } from '../ml/types.js';
+import type { FeatureSpec, Task } from '../ml/types.js';
 import { DataError } from './errors.js';
 import type { SplitName } from './split.js';
 
@@ -10,8 +10,10 @@ export interface SnapshotCounts {
   train: number;
   val: number;
   test: number;
-  /** Rows with y = 1 per split. */
+  /** Rows with y = 1 per split (binary; 0 for the other tasks). */
   positives: Record<SplitName, number>;
+  /** Multi-class: rows of each class (in class-code order) per split. */
+  classCounts?: Record<SplitName, number[]>;
   /** Rows left out because their target was missing. */
   droppedMissingTarget: number;
 }
@@ -24,7 +26,13 @@ export interface DatasetSnapshot {
   rawLoadId: string;
   /** The target column (normalised name). */
   target: string;
-  /** The target value mapped to y = 1. */
+  /** binary, multiclass or regression: what y holds (0/1, a class code into `classes`, a number). */
+  task: Task;
+  /** Why this task: detected from the target, or given. */
+  taskReason?: string;
+  /** Multi-class: the target's labels in class-code order. */
+  classes?: string[];
+  /** The target value mapped to y = 1 (binary; empty for the other tasks). */
   positiveLabel: string;
   /** The value mapped to y = 0 when the target has exactly two; undefined when 0 means "any other value". */
   negativeLabel?: string;
@@ -45,6 +53,9 @@ export function snapshotFromRow(row: DatasetSnapshotsTable): DatasetSnapshot {
     table: row.table_name,
     rawLoadId: row.raw_load_id,
     target: row.target,
+    task: (row.task ?? 'binary') as Task,
+    ...(row.task_reason ? { taskReason: row.task_reason } : {}),
+    ...(row.classes_json ? { classes: JSON.parse(row.classes_json) as string[] } : {}),
     positiveLabel: row.positive_label,
     negativeLabel: row.negative_label ?? undefined,
     features: JSON.parse(row.features_json) as FeatureSpec[],
@@ -71,6 +82,9 @@ export function snapshotRow(s: DatasetSnapshot): DatasetSnapshotsTable {
     content_hash: s.contentHash,
     seed: s.seed,
     created_at: s.createdAt,
+    task: s.task === 'binary' ? null : s.task,
+    task_reason: s.taskReason ?? null,
+    classes_json: s.classes ? JSON.stringify(s.classes) : null,
   };
 }
 

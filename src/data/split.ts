@@ -37,13 +37,14 @@ export function allocate(n: number, fractions: Fractions): [number, number, numb
 export const NO_SPLIT = 255;
 
 /**
- * Split codes (0 train, 1 val, 2 test; NO_SPLIT for rows whose label is not 0/1), stratified by label and reproducible
- * from `seed`: the same labels, fractions and seed give the same split.
+ * Split codes (0 train, 1 val, 2 test; NO_SPLIT for rows whose stratum is NO_SPLIT), stratified by the strata
+ * 0..nStrata-1 (class labels; one stratum for a plain random split) and reproducible from `seed`: the same strata,
+ * fractions and seed give the same split.
  */
-export function assignSplits(labels: Uint8Array, fractions: Fractions, seed: number): Uint8Array {
+export function assignSplits(labels: Uint8Array, fractions: Fractions, seed: number, nStrata = 2): Uint8Array {
   const codes = new Uint8Array(labels.length).fill(NO_SPLIT);
   const rng = createRng(seed);
-  for (const label of [0, 1]) {
+  for (let label = 0; label < nStrata; label++) {
     const rows: number[] = [];
     for (let i = 0; i < labels.length; i++) if (labels[i] === label) rows.push(i);
     shuffleInPlace(rows, rng);

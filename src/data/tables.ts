@@ -81,8 +81,71 @@ export async function tableExists(db: Kysely<Database>, table: string): Promise<
   return tables.some((t) => t.name === table);
 }
 
-function stagingName(kind: 'staging' | 'retired'): string {
-  return `${kind}_${randomBytes(8).toString('hex')}`;
+/** The tables of one replacement share a random id: `staging_<id>` (being built) and `retired_<id>` (being replaced). */
+function newReplacementId(): string {
+  return randomBytes(8).toString('hex');
+}
+
+const REPLACEMENT_TABLE = /^(staging|retired)_([0-9a-f]{16})$/;
+
+/** The MySQL named lock a replacement holds while its tables exist; it dies with the connection, so with the process. */
+function replacementLock(id: string): string {
+  return `mldeploy_replace_${id}`;
+}
+
+async function tryLock(db: Kysely<Database>, lock: string, waitSeconds: number): Promise<boolean> {
+  const { rows } = await sql<{ got: number | null }>`select get_lock(${lock}, ${waitSeconds}) as got`.execute(db);
+  return Number(rows[0]?.got) === 1;
+}
+
+async function releaseLock(db: Kysely<Database>, lock: string): Promise<void> {
+  await sql`select release_lock(${lock})`.execute(db);
+}
+
+/**
+ * The `staging_*` and `retired_*` tables of this database, by name only: a catalogue query per dialect instead of
+ * Kysely's introspection, which reads every column of every table (on MariaDB an information_schema scan, run before
+ * every load).
+ */
+export async function replacementTables(store: Store): Promise<string[]> {
+  const { db, dialect } = store;
+  const query =
+    dialect === 'sqlite'
+      ? sql<{ name: string }>`select name from sqlite_master where type = 'table'`
+      : dialect === 'postgres'
+        ? sql<{ name: string }>`select tablename as name from pg_tables where schemaname = current_schema()`
+        : sql<Record<string, string>>`show tables`;
+  const { rows } = await query.execute(db);
+  return rows.map((row) => String(Object.values(row)[0])).filter((name) => REPLACEMENT_TABLE.test(name));
+}
+
+/**
+ * Drops `staging_*` and `retired_*` tables left by a replacement whose process died (SIGKILL, a crash, a lost
+ * machine) and returns their names. Run before every replacement, so a retried or next load cleans up after a killed
+ * one. On SQLite and PostgreSQL a replacement's tables live in its transaction, invisible to others, so any visible
+ * one is a leftover. On MySQL, where DDL commits at once, a live replacement holds its named lock and is left alone.
+ */
+export async function dropAbandonedTables(store: Store): Promise<string[]> {
+  const leftovers = await replacementTables(store);
+  if (leftovers.length === 0) return [];
+  if (store.dialect !== 'mysql') {
+    for (const name of leftovers) await dropTableIfExists(store.db, name);
+    return leftovers;
+  }
+  return store.db.connection().execute(async (conn) => {
+    const dropped: string[] = [];
+    for (const name of leftovers) {
+      const lock = replacementLock(REPLACEMENT_TABLE.exec(name)![2]);
+      if (!(await tryLock(conn, lock, 0))) continue; // its replacement is still running
+      try {
+        await dropTableIfExists(conn, name);
+        dropped.push(name);
+      } finally {
+        await releaseLock(conn, lock);
+      }
+    }
+    return dropped;
+  });
 }
 
 /** What `build` gets: where to write, and a way to (re)create the staging table. */
@@ -100,7 +163,8 @@ export interface Staging {
  * - MySQL/MariaDB commit DDL implicitly, so: the staging table is created, filled in one transaction, swapped in with
  *   one atomic RENAME TABLE, then `record` commits. Any error drops the staging table, or swaps the previous table
  *   back if `record` failed. Only a process killed between the RENAME and the `record` commit can leave the new table
- *   without its metadata (the next load replaces it); one killed earlier leaves an unused `staging_*` table.
+ *   without its metadata (the next load replaces it); one killed earlier leaves a `staging_*` or `retired_*` table, which
+ *   the next replacement drops (`dropAbandonedTables`).
  */
 export async function replaceTableAtomically<T>(
   store: Store,
@@ -109,6 +173,9 @@ export async function replaceTableAtomically<T>(
   record: (db: Kysely<Database>, result: T) => Promise<void>,
 ): Promise<T> {
   assertIdentifier(target, 'table name');
+  await dropAbandonedTables(store);
+  const id = newReplacementId();
+  const stagingName = `staging_${id}`;
   if (store.dialect !== 'mysql') {
     return store.db.transaction().execute(async (trx) => {
       let staging: string | undefined;
@@ -116,7 +183,7 @@ export async function replaceTableAtomically<T>(
         db: trx,
         async create(columns, primaryKey) {
           if (staging) await dropTableIfExists(trx, staging);
-          staging = stagingName('staging');
+          staging = stagingName;
           await createTable(trx, store.dialect, staging, columns, primaryKey);
           return staging;
         },
@@ -129,6 +196,8 @@ export async function replaceTableAtomically<T>(
     });
   }
   return store.db.connection().execute(async (conn) => {
+    const lock = replacementLock(id);
+    if (!(await tryLock(conn, lock, 10))) throw new Error(`could not take the lock ${lock} for a new staging table`);
     let staging: string | undefined;
     try {
       const result = await build({
@@ -136,7 +205,7 @@ export async function replaceTableAtomically<T>(
         async create(columns, primaryKey) {
           await sql`rollback`.execute(conn);
           if (staging) await dropTableIfExists(conn, staging);
-          staging = stagingName('staging');
+          staging = stagingName;
           await createTable(conn, 'mysql', staging, columns, primaryKey);
           await sql`start transaction`.execute(conn);
           return staging;
@@ -144,7 +213,7 @@ export async function replaceTableAtomically<T>(
       });
       if (!staging) throw new Error('internal error: nothing was written to a staging table');
       await sql`commit`.execute(conn);
-      const retired = (await tableExists(conn, target)) ? stagingName('retired') : undefined;
+      const retired = (await tableExists(conn, target)) ? `retired_${id}` : undefined;
       if (retired) {
         await sql`rename table ${sql.table(target)} to ${sql.table(retired)}, ${sql.table(staging)} to ${sql.table(target)}`.execute(conn);
       } else {
@@ -172,6 +241,8 @@ export async function replaceTableAtomically<T>(
       await sql`rollback`.execute(conn).catch(() => undefined);
       if (staging) await dropTableIfExists(conn, staging).catch(() => undefined);
       throw error;
+    } finally {
+      await releaseLock(conn, lock).catch(() => undefined);
     }
   });
 }

@@ -223,11 +223,69 @@ const taskHeartbeat: Migration = {
   },
 };
 
+/**
+ * Multi-class and regression models. A snapshot records its task and class labels (null task: binary). A prediction
+ * of a regression model stores its `value`, one of a multi-class model the probability of each class; their feedback
+ * is a number (`label_value`) or a class code (`label`).
+ */
+const predictionTasks: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('dataset_snapshots').addColumn('task', name).execute();
+    await db.schema.alterTable('dataset_snapshots').addColumn('task_reason', 'text').execute();
+    await db.schema.alterTable('dataset_snapshots').addColumn('classes_json', 'text').execute();
+    await db.schema.alterTable('predictions').addColumn('value', 'double precision').execute();
+    await db.schema.alterTable('predictions').addColumn('probabilities_json', 'text').execute();
+    await db.schema.alterTable('predictions').addColumn('label_value', 'double precision').execute();
+  },
+};
+
+/** How a file was read (CSV read options and encoding): a reload of the same bytes with other options is not skipped. */
+const rawLoadReadOptions: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('raw_loads').addColumn('read_options', 'text').execute();
+    await db.schema.alterTable('raw_loads').addColumn('encoding', 'varchar(32)').execute();
+  },
+};
+
+/**
+ * Each prediction row's place in its request, and a unique index on (request_id, request_row): a client's retry with
+ * the same request id (x-request-id or Idempotency-Key) cannot store a second row, whichever process or host takes it;
+ * the database decides. Rows stored before this migration keep request_row null and are not unique-checked.
+ */
+const predictionRequestRow: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('predictions').addColumn('request_row', 'bigint').execute();
+    await db.schema.createIndex('predictions_request').on('predictions').columns(['request_id', 'request_row']).unique().execute();
+  },
+};
+
+/**
+ * Dashboard sessions, shared by every server process and host: the SHA-256 of the session id (never the id itself),
+ * when it was made and ends, when it was revoked (logout, `mldeploy sessions revoke`), and which credential made it.
+ */
+const sessions: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('sessions')
+      .addColumn('id_hash', id, (c) => c.primaryKey())
+      .addColumn('created_at', time, (c) => c.notNull())
+      .addColumn('expires_at', time, (c) => c.notNull())
+      .addColumn('revoked_at', time)
+      .addColumn('created_by', name, (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('sessions_expires').on('sessions').column('expires_at').execute();
+  },
+};
+
 /** Ordered by name; never edit a migration that has shipped, add the next one. */
 const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_snapshot_negative_label': snapshotNegativeLabel,
   '0003_task_heartbeat': taskHeartbeat,
+  '0004_prediction_tasks': predictionTasks,
+  '0005_raw_load_read_options': rawLoadReadOptions,
+  '0006_prediction_request_row': predictionRequestRow,
+  '0007_sessions': sessions,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -17,6 +17,10 @@ export interface RawLoadsTable {
   /** JSON: ColumnSchema[] */
   columns_json: string;
   delimiter: string;
+  /** JSON of the CsvReadOptions the file was read with (null: the defaults); a reload with others is not skipped. */
+  read_options: string | null;
+  /** The text encoding the file was read with (null in loads made before it was recorded: UTF-8). */
+  encoding: string | null;
   error: string | null;
   created_at: string;
 }
@@ -48,6 +52,12 @@ export interface DatasetSnapshotsTable {
   content_hash: string;
   seed: number;
   created_at: string;
+  /** 'multiclass' or 'regression'; null for binary (snapshots made before tasks existed are binary). */
+  task: string | null;
+  /** Why that task (detected or given), for the record. */
+  task_reason: string | null;
+  /** JSON: string[] of a multi-class target's labels in class-code order. */
+  classes_json: string | null;
 }
 
 export interface ExperimentsTable {
@@ -178,7 +188,10 @@ export interface SchedulesTable {
 /** Every prediction served: inputs, output, and the model version that made it. */
 export interface PredictionsTable {
   id: string;
+  /** The caller's x-request-id or Idempotency-Key when sent, else a fresh id; one per request. */
   request_id: string;
+  /** The row's index in its request (0 for a one-row request); (request_id, request_row) is unique. */
+  request_row: number | null;
   created_at: string;
   model_name: string;
   model_version: number;
@@ -188,9 +201,27 @@ export interface PredictionsTable {
   probability: number;
   prediction: number;
   threshold: number;
-  /** Ground truth attached later through POST /feedback. */
+  /** Ground truth attached later through POST /feedback: 0/1, or the class code of a multi-class model. */
   label: number | null;
   label_at: string | null;
+  /** A regression model's predicted value (null for classifiers). */
+  value: number | null;
+  /** A multi-class model's probability per class, as a JSON object label -> probability (null otherwise). */
+  probabilities_json: string | null;
+  /** A regression model's true value, from POST /feedback. */
+  label_value: number | null;
+}
+
+/** A dashboard session (see src/serve/sessions.ts); the session id itself is only in the browser's cookie. */
+export interface SessionsTable {
+  /** SHA-256 (hex) of the session id. */
+  id_hash: string;
+  created_at: string;
+  /** Absolute: the session ends then, whatever its activity. */
+  expires_at: string;
+  revoked_at: string | null;
+  /** The credential that logged in: 'admin token', or 'admin key ' + its fingerprint. */
+  created_by: string;
 }
 
 export interface Database {
@@ -211,5 +242,6 @@ export interface Database {
   task_attempts: TaskAttemptsTable;
   schedules: SchedulesTable;
   predictions: PredictionsTable;
+  sessions: SessionsTable;
 }
 

@@ -253,7 +253,7 @@ export function sigmoid(z: number): number {
 }
 
 /** log(1 + exp(z)) without overflow. */
-function log1pExp(z: number): number {
+export function log1pExp(z: number): number {
   return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
 }
 
@@ -402,7 +402,18 @@ class LogisticProblem {
   }
 }
 
-interface SolverResult {
+/** A smooth convex objective over `dim` parameters, as L-BFGS needs it. */
+export interface SmoothObjective {
+  readonly dim: number;
+  /** Sum of the sample weights: the gradient tolerance is relative to it. */
+  readonly totalWeight: number;
+  /** A typical magnitude per parameter (1 where none applies): the preconditioner. */
+  columnScales(): Float64Array;
+  /** Objective value; fills `grad`. */
+  valueAndGradient(theta: Float64Array, grad: Float64Array): number;
+}
+
+export interface SolverResult {
   theta: Float64Array;
   nIter: number;
   converged: boolean;
@@ -455,7 +466,7 @@ function newton(problem: LogisticProblem, maxIter: number, tol: number): SolverR
  * features on very different scales (money next to ratios) do not ruin the factorisation; if it is still not
  * numerically positive definite, a growing ridge is added.
  */
-function solveSpd(A: Float64Array, b: Float64Array, dim: number): Float64Array {
+export function solveSpd(A: Float64Array, b: Float64Array, dim: number): Float64Array {
   const scale = new Float64Array(dim);
   for (let j = 0; j < dim; j++) scale[j] = A[j * dim + j] > 0 ? 1 / Math.sqrt(A[j * dim + j]) : 1;
   const L = new Float64Array(dim * dim);
@@ -500,7 +511,7 @@ function cholesky(A: Float64Array, scale: Float64Array, ridge: number, L: Float6
  * Limited-memory BFGS with a backtracking (Armijo) line search, for many features. It runs on parameters multiplied
  * by each column's root mean square, so that unscaled columns (money next to ratios) do not stall it.
  */
-function lbfgs(problem: LogisticProblem, maxIter: number, tol: number): SolverResult {
+export function lbfgs(problem: SmoothObjective, maxIter: number, tol: number): SolverResult {
   const dim = problem.dim;
   const scale = problem.columnScales();
   // u = theta * scale is what L-BFGS sees; the gradient with respect to u is grad / scale.

@@ -1,8 +1,12 @@
 /**
- * Binary classification metrics, computed the way scikit-learn computes them (ties, clipping, zero_division=0), plus
- * DeLong's confidence interval for ROC AUC. `y` holds 0/1 labels; `p` holds scores (probabilities of class 1).
+ * Metrics computed the way scikit-learn computes them (ties, clipping, zero_division=0). Binary: `y` holds 0/1 labels,
+ * `p` scores (probabilities of class 1), with DeLong's confidence interval for ROC AUC. Multi-class: `y` holds class
+ * codes 0..K-1 and `P` a row-major n x K probability matrix. Regression: `y` and `yPred` hold numbers. Confidence
+ * intervals of the multi-class and regression metrics come from a seeded percentile bootstrap.
  * Sorting is done once per call on the scores of each class separately, with the native numeric sort.
  */
+import { createRng } from './random.js';
+
 
 /** Scores of the positive and negative rows, each sorted ascending. */
 interface SortedScores {
@@ -354,4 +358,258 @@ function sampleVariance(values: Float64Array, center: number): number {
   let s = 0;
   for (let i = 0; i < values.length; i++) s += (values[i] - center) ** 2;
   return s / (values.length - 1);
+}
+
+/** What `evaluateMulticlass` reports; snake_case because the keys become logged metric names. */
+export interface MulticlassEvaluation {
+  /** Macro one-vs-rest ROC AUC (scikit-learn's roc_auc_score(multi_class="ovr", average="macro")). */
+  roc_auc: number;
+  /** Bootstrap 95% interval of the macro ROC AUC. */
+  roc_auc_ci_lower: number;
+  roc_auc_ci_upper: number;
+  log_loss: number;
+  accuracy: number;
+  f1_macro: number;
+  n: number;
+  n_classes: number;
+  /** confusion_matrix[true][predicted], rows and columns in class-code order. */
+  confusion_matrix: number[][];
+}
+
+/** What `evaluateRegression` reports. */
+export interface RegressionEvaluation {
+  rmse: number;
+  mae: number;
+  r2: number;
+  /** Bootstrap 95% interval of R^2. */
+  r2_ci_lower: number;
+  r2_ci_upper: number;
+  n: number;
+}
+
+export interface BootstrapOptions {
+  /** Number of resamples (default 1000). */
+  resamples?: number;
+  /** Confidence level (default 0.95). */
+  level?: number;
+  /** Seed of the resampling (default 0): the same data and seed give the same interval. */
+  seed?: number;
+}
+
+export interface BootstrapInterval {
+  lower: number;
+  upper: number;
+  /** Resamples on which the statistic was defined (e.g. every class present for an AUC). */
+  used: number;
+}
+
+/**
+ * Percentile bootstrap interval of `statistic` over n rows. Resample b draws n row indices with replacement from the
+ * seeded generator (`rng.int(n)`, row after row, resample after resample); resamples on which the statistic is
+ * undefined (it throws a RangeError) are skipped. The bounds are numpy's linear-interpolation percentiles.
+ */
+export function bootstrapInterval(
+  n: number,
+  statistic: (rows: Int32Array) => number,
+  options: BootstrapOptions = {},
+): BootstrapInterval {
+  const resamples = options.resamples ?? 1000;
+  const level = options.level ?? 0.95;
+  if (!(Number.isInteger(resamples) && resamples >= 1)) throw new RangeError(`bootstrap resamples must be a positive integer, got ${resamples}`);
+  if (!(level > 0 && level < 1)) throw new RangeError(`confidence level must be in (0, 1), got ${level}`);
+  if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`bootstrap needs at least one row, got ${n}`);
+  const rng = createRng(options.seed ?? 0);
+  const values: number[] = [];
+  const rows = new Int32Array(n);
+  for (let b = 0; b < resamples; b++) {
+    for (let i = 0; i < n; i++) rows[i] = rng.int(n);
+    try {
+      values.push(statistic(rows));
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+    }
+  }
+  if (values.length === 0) throw new RangeError('bootstrap: the statistic is undefined on every resample');
+  const sorted = Float64Array.from(values).sort();
+  const tail = (1 - level) / 2;
+  return { lower: percentile(sorted, tail), upper: percentile(sorted, 1 - tail), used: values.length };
+}
+
+/** numpy.percentile(values, 100 q) with linear interpolation, on ascending `sorted`. */
+function percentile(sorted: Float64Array, q: number): number {
+  const position = q * (sorted.length - 1);
+  const lo = Math.floor(position);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (position - lo);
+}
+
+/** Number of classes K of a row-major probability matrix for y, checked. */
+function classCount(y: ArrayLike<number>, P: ArrayLike<number>, who: string): number {
+  if (y.length === 0) throw new RangeError(`${who}: no rows`);
+  const K = P.length / y.length;
+  if (!Number.isInteger(K) || K < 2) throw new RangeError(`${who}: P must hold n x K probabilities (K >= 2) for ${y.length} rows, got ${P.length} values`);
+  for (let i = 0; i < y.length; i++) {
+    if (!(Number.isInteger(y[i]) && y[i] >= 0 && y[i] < K)) throw new RangeError(`${who}: y[${i}] must be a class code in 0..${K - 1}, got ${y[i]}`);
+  }
+  for (let i = 0; i < P.length; i++) {
+    if (!(P[i] >= 0 && P[i] <= 1)) throw new RangeError(`${who}: P[${i}] must be a probability in [0, 1], got ${P[i]}`);
+  }
+  return K;
+}
+
+/** The labels and scores of one class against the rest, for the rows given (all by default). */
+function oneVsRest(y: ArrayLike<number>, P: ArrayLike<number>, K: number, k: number, rows?: Int32Array) {
+  const n = rows ? rows.length : y.length;
+  const yk = new Uint8Array(n);
+  const pk = new Float64Array(n);
+  for (let r = 0; r < n; r++) {
+    const i = rows ? rows[r] : r;
+    yk[r] = y[i] === k ? 1 : 0;
+    pk[r] = P[i * K + k];
+  }
+  return { yk, pk };
+}
+
+/** Macro one-vs-rest ROC AUC: the mean over classes of each class's AUC against the rest; every class must be present. */
+export function rocAucOvr(y: ArrayLike<number>, P: ArrayLike<number>, rows?: Int32Array): number {
+  const K = classCount(y, P, 'rocAucOvr');
+  return macroOvr(y, P, K, rows);
+}
+
+function macroOvr(y: ArrayLike<number>, P: ArrayLike<number>, K: number, rows?: Int32Array): number {
+  let total = 0;
+  for (let k = 0; k < K; k++) {
+    const { yk, pk } = oneVsRest(y, P, K, k, rows);
+    total += rocAuc(yk, pk);
+  }
+  return total / K;
+}
+
+/** Mean cross-entropy like scikit-learn 1.2's log_loss: P clipped to [eps, 1 - eps], rows renormalised. */
+export function logLossMulticlass(y: ArrayLike<number>, P: ArrayLike<number>): number {
+  const K = classCount(y, P, 'logLossMulticlass');
+  const eps = Number.EPSILON;
+  let total = 0;
+  for (let i = 0; i < y.length; i++) {
+    let sum = 0;
+    for (let k = 0; k < K; k++) sum += Math.min(Math.max(P[i * K + k], eps), 1 - eps);
+    total -= Math.log(Math.min(Math.max(P[i * K + y[i]], eps), 1 - eps) / sum);
+  }
+  return total / y.length;
+}
+
+/** confusion[true][predicted] over class codes 0..K-1. */
+export function confusionMatrixMulticlass(y: ArrayLike<number>, yPred: ArrayLike<number>, K: number): number[][] {
+  if (y.length !== yPred.length) throw new RangeError(`y has ${y.length} labels but yPred has ${yPred.length}`);
+  const m = Array.from({ length: K }, () => new Array<number>(K).fill(0));
+  for (let i = 0; i < y.length; i++) {
+    for (const [name, v] of [['y', y[i]], ['yPred', yPred[i]]] as const) {
+      if (!(Number.isInteger(v) && v >= 0 && v < K)) throw new RangeError(`${name}[${i}] must be a class code in 0..${K - 1}, got ${v}`);
+    }
+    m[y[i]][yPred[i]]++;
+  }
+  return m;
+}
+
+/** Unweighted mean of the per-class F1 scores (a class never predicted nor present scores 0, zero_division=0). */
+export function f1Macro(confusion: number[][]): number {
+  const K = confusion.length;
+  let total = 0;
+  for (let k = 0; k < K; k++) {
+    const tp = confusion[k][k];
+    let predicted = 0;
+    let actual = 0;
+    for (let j = 0; j < K; j++) {
+      predicted += confusion[j][k];
+      actual += confusion[k][j];
+    }
+    total += predicted + actual === 0 ? 0 : (2 * tp) / (predicted + actual);
+  }
+  return total / K;
+}
+
+/** The standard report for a multi-class classifier on held-out data; every class must be present in y. */
+export function evaluateMulticlass(y: ArrayLike<number>, P: ArrayLike<number>, bootstrap: BootstrapOptions = {}): MulticlassEvaluation {
+  const K = classCount(y, P, 'evaluateMulticlass');
+  const yPred = new Int32Array(y.length);
+  for (let i = 0; i < y.length; i++) {
+    let best = 0;
+    for (let k = 1; k < K; k++) if (P[i * K + k] > P[i * K + best]) best = k;
+    yPred[i] = best;
+  }
+  const confusion = confusionMatrixMulticlass(y, yPred, K);
+  let correct = 0;
+  for (let k = 0; k < K; k++) correct += confusion[k][k];
+  const auc = macroOvr(y, P, K);
+  const ci = bootstrapInterval(y.length, (rows) => macroOvr(y, P, K, rows), bootstrap);
+  return {
+    roc_auc: auc,
+    roc_auc_ci_lower: ci.lower,
+    roc_auc_ci_upper: ci.upper,
+    log_loss: logLossMulticlass(y, P),
+    accuracy: correct / y.length,
+    f1_macro: f1Macro(confusion),
+    n: y.length,
+    n_classes: K,
+    confusion_matrix: confusion,
+  };
+}
+
+function checkValues(y: ArrayLike<number>, yPred: ArrayLike<number>, who: string): void {
+  if (y.length !== yPred.length) throw new RangeError(`${who}: y has ${y.length} values but yPred has ${yPred.length}`);
+  if (y.length === 0) throw new RangeError(`${who}: no rows`);
+  for (let i = 0; i < y.length; i++) {
+    if (!Number.isFinite(y[i])) throw new RangeError(`${who}: y[${i}] must be a finite number, got ${y[i]}`);
+    if (!Number.isFinite(yPred[i])) throw new RangeError(`${who}: yPred[${i}] must be a finite number, got ${yPred[i]}`);
+  }
+}
+
+export function rootMeanSquaredError(y: ArrayLike<number>, yPred: ArrayLike<number>): number {
+  checkValues(y, yPred, 'rootMeanSquaredError');
+  let s = 0;
+  for (let i = 0; i < y.length; i++) s += (y[i] - yPred[i]) ** 2;
+  return Math.sqrt(s / y.length);
+}
+
+export function meanAbsoluteError(y: ArrayLike<number>, yPred: ArrayLike<number>): number {
+  checkValues(y, yPred, 'meanAbsoluteError');
+  let s = 0;
+  for (let i = 0; i < y.length; i++) s += Math.abs(y[i] - yPred[i]);
+  return s / y.length;
+}
+
+/** 1 - SS_res / SS_tot; like scikit-learn, 1 for a perfect fit of constant y and 0 for an imperfect one. */
+export function r2Score(y: ArrayLike<number>, yPred: ArrayLike<number>): number {
+  checkValues(y, yPred, 'r2Score');
+  return r2Of(y, yPred);
+}
+
+function r2Of(y: ArrayLike<number>, yPred: ArrayLike<number>, rows?: Int32Array): number {
+  const n = rows ? rows.length : y.length;
+  let mean = 0;
+  for (let r = 0; r < n; r++) mean += y[rows ? rows[r] : r];
+  mean /= n;
+  let ssRes = 0;
+  let ssTot = 0;
+  for (let r = 0; r < n; r++) {
+    const i = rows ? rows[r] : r;
+    ssRes += (y[i] - yPred[i]) ** 2;
+    ssTot += (y[i] - mean) ** 2;
+  }
+  if (ssTot === 0) return ssRes === 0 ? 1 : 0;
+  return 1 - ssRes / ssTot;
+}
+
+/** The standard report for a regressor on held-out data. */
+export function evaluateRegression(y: ArrayLike<number>, yPred: ArrayLike<number>, bootstrap: BootstrapOptions = {}): RegressionEvaluation {
+  checkValues(y, yPred, 'evaluateRegression');
+  const ci = bootstrapInterval(y.length, (rows) => r2Of(y, yPred, rows), bootstrap);
+  return {
+    rmse: rootMeanSquaredError(y, yPred),
+    mae: meanAbsoluteError(y, yPred),
+    r2: r2Of(y, yPred),
+    r2_ci_lower: ci.lower,
+    r2_ci_upper: ci.upper,
+    n: y.length,
+  };
 }

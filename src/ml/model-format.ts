@@ -3,7 +3,7 @@
  * becomes a model again; it checks every field before anything is built and names the offending field on failure.
  */
 import { InvalidInputError } from '../errors.js';
-import { HGB_KIND, hgbScorerFromJSON } from './hgb/predictor.js';
+import { HGB_KIND, HGB_MULTICLASS_KIND, HGB_REGRESSOR_KIND, hgbScorerFromJSON } from './hgb/predictor.js';
 import {
   expectArray,
   expectBoolean,
@@ -15,27 +15,35 @@ import {
   expectStringArray,
   JsonShapeError,
 } from './json-check.js';
+import { MULTINOMIAL_KIND, MultinomialLogisticRegression, Ridge, RIDGE_KIND } from './linear.js';
 import { LOGISTIC_KIND, LogisticRegression } from './logistic.js';
 import { TabularPreprocessor, type PreprocessingJSON } from './preprocessing.js';
 import { TabularModel, type ModelSignature } from './tabular-model.js';
-import type { BinaryScorer, EstimatorJSON, FeatureSpec, FeatureType } from './types.js';
+import { TASKS, type BinaryScorer, type EstimatorJSON, type FeatureSpec, type FeatureType, type MulticlassScorer, type RegressionScorer, type Task } from './types.js';
 
 export const MODEL_FORMAT = 'mldeploy-model';
 /** Bumped on any change an older reader would misread; readers reject versions they do not know. */
 export const MODEL_FORMAT_VERSION = 1;
+/** Version 2 adds `task` (multi-class and regression models); binary models are still written as version 1. */
+export const TASK_MODEL_FORMAT_VERSION = 2;
+const READABLE_VERSIONS = [MODEL_FORMAT_VERSION, TASK_MODEL_FORMAT_VERSION];
 
 export interface ModelFile {
   format: typeof MODEL_FORMAT;
-  formatVersion: typeof MODEL_FORMAT_VERSION;
+  formatVersion: typeof MODEL_FORMAT_VERSION | typeof TASK_MODEL_FORMAT_VERSION;
+  /** Version 2 only: binary, multiclass or regression. Version 1 files are binary. */
+  task?: Task;
   /** ISO 8601 time the model was built. */
   createdAt: string;
   signature: ModelSignature;
   preprocessing: PreprocessingJSON;
   estimator: EstimatorJSON;
-  /** Probability at or above which the prediction is the positive label. */
-  threshold: number;
+  /** Binary models: probability at or above which the prediction is the positive label. */
+  threshold?: number;
   metadata?: Record<string, unknown>;
 }
+
+type Scorer = BinaryScorer | MulticlassScorer | RegressionScorer;
 
 /** A model file that cannot be used; the message starts with "model file:" and names the field. */
 export class ModelFormatError extends InvalidInputError {
@@ -47,10 +55,14 @@ export class ModelFormatError extends InvalidInputError {
   }
 }
 
-/** Builds a scorer from estimator JSON, one reader per kind; each reader checks its own fields. */
-const ESTIMATOR_READERS: Record<string, (json: unknown, path: string) => BinaryScorer> = {
-  [LOGISTIC_KIND]: (json, path) => LogisticRegression.fromJSON(json, path),
-  [HGB_KIND]: (json, path) => withPathRoot(path, 'model', () => hgbScorerFromJSON(json as EstimatorJSON)),
+/** Builds a scorer from estimator JSON, one reader per kind, with the tasks it serves; each reader checks its own fields. */
+const ESTIMATOR_READERS: Record<string, { tasks: readonly Task[]; read: (json: unknown, path: string) => Scorer }> = {
+  [LOGISTIC_KIND]: { tasks: ['binary'], read: (json, path) => LogisticRegression.fromJSON(json, path) },
+  [HGB_KIND]: { tasks: ['binary'], read: (json, path) => withPathRoot(path, 'model', () => hgbScorerFromJSON(json as EstimatorJSON)) },
+  [HGB_MULTICLASS_KIND]: { tasks: ['multiclass'], read: (json, path) => withPathRoot(path, 'model', () => hgbScorerFromJSON(json as EstimatorJSON)) },
+  [HGB_REGRESSOR_KIND]: { tasks: ['regression'], read: (json, path) => withPathRoot(path, 'model', () => hgbScorerFromJSON(json as EstimatorJSON)) },
+  [MULTINOMIAL_KIND]: { tasks: ['multiclass'], read: (json, path) => MultinomialLogisticRegression.fromJSON(json, path) },
+  [RIDGE_KIND]: { tasks: ['regression'], read: (json, path) => Ridge.fromJSON(json, path) },
 };
 
 /** Runs `read`, re-rooting the field paths of its JsonShapeErrors from `fromRoot` (e.g. "model.trees[0]") to `path`. */
@@ -97,21 +109,28 @@ function readModelFile(json: unknown): TabularModel {
     throw new JsonShapeError('format', `must be ${JSON.stringify(MODEL_FORMAT)}, got ${JSON.stringify(o.format) ?? 'nothing'}: not an mldeploy model file`);
   }
   const version = expectInteger(o.formatVersion, 'formatVersion', 1);
-  if (version !== MODEL_FORMAT_VERSION) {
-    throw new JsonShapeError('formatVersion', `${version} is not supported: this build reads version ${MODEL_FORMAT_VERSION}`);
+  if (!READABLE_VERSIONS.includes(version)) {
+    throw new JsonShapeError('formatVersion', `${version} is not supported: this build reads versions ${READABLE_VERSIONS.join(' and ')}`);
   }
+  const task: Task = version === MODEL_FORMAT_VERSION ? 'binary' : expectOneOf(o.task, 'task', TASKS);
   const createdAt = expectString(o.createdAt, 'createdAt');
   if (Number.isNaN(Date.parse(createdAt))) throw new JsonShapeError('createdAt', `must be an ISO 8601 date-time, got ${JSON.stringify(createdAt)}`);
-  const signature = readSignature(o.signature);
+  const signature = readSignature(o.signature, task);
   const preprocessor = TabularPreprocessor.fromJSON(o.preprocessing, 'preprocessing');
   checkSignatureMatches(signature, preprocessor);
-  const estimator = readEstimator(o.estimator, preprocessor.nOutputs);
-  const threshold = expectFinite(o.threshold, 'threshold', { min: 0, max: 1 });
+  const estimator = readEstimator(o.estimator, preprocessor.nOutputs, task);
+  if (task === 'multiclass') {
+    const K = (estimator as MulticlassScorer).nClasses;
+    if (signature.target.classes!.length !== K) {
+      throw new JsonShapeError('signature.target.classes', `lists ${signature.target.classes!.length} classes but the estimator has ${K}`);
+    }
+  }
+  const threshold = task === 'binary' ? expectFinite(o.threshold, 'threshold', { min: 0, max: 1 }) : undefined;
   const metadata = o.metadata === undefined ? undefined : expectObject(o.metadata, 'metadata');
-  return new TabularModel({ signature, preprocessor, estimator, threshold, createdAt, metadata });
+  return new TabularModel({ task, signature, preprocessor, estimator, threshold, createdAt, metadata });
 }
 
-function readSignature(value: unknown): ModelSignature {
+function readSignature(value: unknown, task: Task): ModelSignature {
   const s = expectObject(value, 'signature');
   const features = expectArray(s.features, 'signature.features').map((item, j): FeatureSpec => {
     const at = `signature.features[${j}]`;
@@ -127,11 +146,14 @@ function readSignature(value: unknown): ModelSignature {
   if (features.length === 0) throw new JsonShapeError('signature.features', 'must list at least one feature');
   const rowIdColumns = expectStringArray(s.rowIdColumns, 'signature.rowIdColumns', { unique: true });
   const t = expectObject(s.target, 'signature.target');
-  const target: ModelSignature['target'] = {
-    name: expectString(t.name, 'signature.target.name', { nonEmpty: true }),
-    positiveLabel: expectString(t.positiveLabel, 'signature.target.positiveLabel'),
-  };
-  if (t.negativeLabel !== undefined) target.negativeLabel = expectString(t.negativeLabel, 'signature.target.negativeLabel');
+  const target: ModelSignature['target'] = { name: expectString(t.name, 'signature.target.name', { nonEmpty: true }) };
+  if (task === 'binary') {
+    target.positiveLabel = expectString(t.positiveLabel, 'signature.target.positiveLabel');
+    if (t.negativeLabel !== undefined) target.negativeLabel = expectString(t.negativeLabel, 'signature.target.negativeLabel');
+  } else if (task === 'multiclass') {
+    target.classes = expectStringArray(t.classes, 'signature.target.classes', { unique: true });
+    if (target.classes.length < 2) throw new JsonShapeError('signature.target.classes', 'must list at least two classes');
+  }
   return { features, rowIdColumns, target };
 }
 
@@ -155,14 +177,17 @@ function checkSignatureMatches(signature: ModelSignature, preprocessor: TabularP
   }
 }
 
-function readEstimator(value: unknown, nInputs: number): BinaryScorer {
+function readEstimator(value: unknown, nInputs: number, task: Task): Scorer {
   const e = expectObject(value, 'estimator');
   const kind = expectString(e.kind, 'estimator.kind');
-  const read = ESTIMATOR_READERS[kind];
-  if (!read) throw new JsonShapeError('estimator.kind', `${JSON.stringify(kind)} is not a known estimator (known: ${ESTIMATOR_KINDS.join(', ')})`);
-  let scorer: BinaryScorer;
+  const reader = ESTIMATOR_READERS[kind];
+  if (!reader) throw new JsonShapeError('estimator.kind', `${JSON.stringify(kind)} is not a known estimator (known: ${ESTIMATOR_KINDS.join(', ')})`);
+  if (!reader.tasks.includes(task)) {
+    throw new JsonShapeError('estimator.kind', `${JSON.stringify(kind)} is a ${reader.tasks.join(' or ')} estimator but the model's task is ${task}`);
+  }
+  let scorer: Scorer;
   try {
-    scorer = read(e, 'estimator');
+    scorer = reader.read(e, 'estimator');
   } catch (error) {
     if (error instanceof JsonShapeError || !(error instanceof Error)) throw error;
     throw new JsonShapeError('estimator', `is not a valid ${kind}: ${error.message}`);

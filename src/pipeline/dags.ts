@@ -4,7 +4,14 @@
  */
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import type { AppContext } from '../context.js';
-import { latestSnapshot, loadRawData, preprocessData, type DatasetSnapshot, type RawLoadResult } from '../data/index.js';
+import {
+  describeDelimiter,
+  latestSnapshot,
+  loadRawData,
+  preprocessData,
+  type DatasetSnapshot,
+  type RawLoadResult,
+} from '../data/index.js';
 import { datasetNameFromFile } from '../db/identifiers.js';
 import { defineDag, type Dag, type TaskContext, type TaskDef } from './dag.js';
 import { canRunInThread, trainModelInThread } from './tasks/in-thread.js';
@@ -28,7 +35,7 @@ function datasetOf(c: TrainingConf): string {
 
 /** Summaries kept small: task outputs are stored as JSON and read by downstream tasks. */
 type LoadOutput = Omit<RawLoadResult, 'columns'> & { columns: number };
-type PreprocessOutput = Pick<DatasetSnapshot, 'id' | 'dataset' | 'table' | 'counts' | 'target' | 'positiveLabel'>;
+type PreprocessOutput = Pick<DatasetSnapshot, 'id' | 'dataset' | 'table' | 'counts' | 'target' | 'positiveLabel' | 'task' | 'classes'>;
 
 function loadTask(app: AppContext): TaskDef {
   return {
@@ -45,6 +52,7 @@ function loadTask(app: AppContext): TaskDef {
           file,
           dataset: datasetOf(c),
           force: c.force,
+          csv: c.csv,
           onProgress: bar && ((p) => bar.update(p.bytesRead, p.totalBytes, p.rows)),
         });
       } finally {
@@ -53,8 +61,10 @@ function loadTask(app: AppContext): TaskDef {
       task.log.info(
         result.skipped
           ? `same bytes already loaded as ${result.table} (${result.rows} rows): nothing to do`
-          : `loaded ${result.rows} rows into ${result.table} (${result.rejects} rejected)`,
+          : `loaded ${result.rows} rows into ${result.table} (${result.rejects} rejected; ` +
+              `delimiter ${describeDelimiter(result.delimiter)}, ${result.encoding})`,
       );
+      for (const note of result.notes) task.log.warn(note);
       return { ...result, columns: result.columns.length };
     },
   };
@@ -72,14 +82,17 @@ function preprocessTask(app: AppContext, upstream: string[]): TaskDef {
         dataset,
         target: required(c, 'target', '--target COLUMN'),
         positiveLabel: c.positiveLabel,
+        task: c.task,
         seed: c.seed,
+        onNote: (note) => task.log.info(note),
       });
       const { counts } = snapshot;
+      task.log.info(`task: ${snapshot.task}${snapshot.taskReason ? ` (${snapshot.taskReason})` : ''}`);
       task.log.info(
         `snapshot ${snapshot.id}: ${counts.train}/${counts.val}/${counts.test} train/val/test rows in ${snapshot.table}`,
       );
-      const { id, table, target, positiveLabel } = snapshot;
-      return { id, dataset: snapshot.dataset, table, counts, target, positiveLabel };
+      const { id, table, target, positiveLabel, classes } = snapshot;
+      return { id, dataset: snapshot.dataset, table, counts, target, positiveLabel, task: snapshot.task, ...(classes ? { classes } : {}) };
     },
   };
 }

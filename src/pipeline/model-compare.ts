@@ -6,7 +6,7 @@ import type { AppContext } from '../context.js';
 import { readSplit } from '../data/index.js';
 import { evaluateBinary, type BinaryEvaluation } from '../ml/metrics.js';
 import { compareRocAuc, type RocComparison } from '../ml/roc-compare.js';
-import { ConflictError } from '../tracking/errors.js';
+import { ConflictError, InvalidInputError } from '../errors.js';
 import { loadModelVersion, unseenByProduction } from './promotion.js';
 
 export interface VersionComparison {
@@ -30,6 +30,9 @@ export async function compareVersions(ctx: AppContext, name: string, a: number, 
     loadModelVersion(ctx, name, older.version),
     loadModelVersion(ctx, name, newer.version),
   ]);
+  for (const [version, model] of [[older.version, olderModel], [newer.version, newerModel]] as const) {
+    if (model.task !== 'binary') throw new InvalidInputError(`models compare covers binary models for now; ${name} v${version} is ${model.task}`);
+  }
   const fullTest = await readSplit(ctx.store, newer.datasetSnapshotId, 'test');
   const missing = olderModel.signature.features.map((f) => f.name).filter((f) => !(f in fullTest.columns));
   if (missing.length > 0) {
@@ -39,7 +42,8 @@ export async function compareVersions(ctx: AppContext, name: string, a: number, 
     );
   }
   const { split: test, excluded } = await unseenByProduction(ctx, olderModel, older.datasetSnapshotId, fullTest);
-  const positives = test.y.reduce((sum, v) => sum + v, 0);
+  let positives = 0;
+  for (const label of test.y) positives += label;
   if (positives < 2 || test.nRows - positives < 2) {
     throw new ConflictError(
       `only ${test.nRows} of v${newer.version}'s test rows are unseen by v${older.version} (${positives} positive): too few to compare`,

@@ -5,10 +5,15 @@
 import { ConflictError } from '../errors.js';
 import type { AppContext } from '../context.js';
 import { getSnapshot, readSplit } from '../data/index.js';
-import { evaluateBinary, rocAucConfidenceInterval } from '../ml/metrics.js';
+import { evaluateBinary, evaluateMulticlass, evaluateRegression, rocAucConfidenceInterval, rocAucOvr, rootMeanSquaredError } from '../ml/metrics.js';
 import { parseModelFile } from '../ml/model-format.js';
 import type { TabularModel } from '../ml/tabular-model.js';
-import { decidePromotion } from '../tracking/promotion-gate.js';
+import {
+  decideMulticlassPromotion,
+  decidePromotion,
+  decideRegressionPromotion,
+  type PromotionDecision,
+} from '../tracking/promotion-gate.js';
 
 import { PRODUCTION_ALIAS } from '../tracking/aliases.js';
 
@@ -50,7 +55,8 @@ function selectRows(split: Split, keep: (i: number) => boolean): Split {
   for (const [name, column] of Object.entries(split.columns)) {
     columns[name] = column instanceof Float64Array ? Float64Array.from(rows, (i) => column[i]) : rows.map((i) => column[i]);
   }
-  return { nRows: rows.length, columns, y: Uint8Array.from(rows, (i) => split.y[i]) };
+  const y = split.y instanceof Float64Array ? Float64Array.from(rows, (i) => split.y[i]) : Uint8Array.from(rows, (i) => split.y[i]);
+  return { nRows: rows.length, columns, y };
 }
 
 /**
@@ -82,11 +88,19 @@ export async function evaluateForPromotion(
   };
   const production = await ctx.registry.getAlias(name, PRODUCTION_ALIAS);
   let test = args.test;
-  let current: { version: number; rocAuc: number } | undefined;
+  let currentModel: TabularModel | undefined;
   let note = '';
   if (production) {
     if (production.version === candidateVersion) return refuse(`v${candidateVersion} is already production`, candidateVersion);
-    const currentModel = await loadModelVersion(ctx, name, production.version);
+    currentModel = await loadModelVersion(ctx, name, production.version);
+    const incomparable = incomparableTargets(currentModel, candidate);
+    if (incomparable) {
+      return refuse(
+        `not promoted: production v${production.version} ${incomparable}, so the two cannot be compared on the same test ` +
+          'split; promote with --force if intended',
+        production.version,
+      );
+    }
     const missing = missingFeatures(currentModel, test);
     if (missing.length > 0) {
       return refuse(
@@ -100,8 +114,7 @@ export async function evaluateForPromotion(
       const unseen = await unseenByProduction(ctx, currentModel, production.datasetSnapshotId, test);
       test = unseen.split;
       if (unseen.excluded > 0) note = ` (on the ${test.nRows} test rows v${production.version} never trained on)`;
-      const positives = test.y.reduce((sum, v) => sum + v, 0);
-      if (positives < 2 || test.nRows - positives < 2) {
+      if (!canScore(candidate, test)) {
         return refuse(
           `not promoted: production v${production.version} trained on nearly all of this test split, so the two ` +
             'cannot be compared fairly; promote with --force if intended',
@@ -109,18 +122,60 @@ export async function evaluateForPromotion(
         );
       }
     }
-    const currentMetrics = evaluateBinary(test.y, currentModel.predictProbaColumns(test.columns), currentModel.threshold);
-    current = { version: production.version, rocAuc: currentMetrics.roc_auc };
   }
-  const ci = rocAucConfidenceInterval(test.y, candidate.predictProbaColumns(test.columns));
-  const decision = decidePromotion({
-    candidate: { version: candidateVersion, rocAuc: ci.auc, rocAucCiLower: ci.lower, rocAucCiUpper: ci.upper },
-    current,
-  });
+  const current = production && currentModel ? { version: production.version, model: currentModel } : undefined;
+  const decision = gate(candidateVersion, candidate, current, test);
   const reason = `${decision.reason}${note}`;
   if (!decision.promote) return refuse(reason, current?.version);
   await ctx.registry.setAlias(name, PRODUCTION_ALIAS, candidateVersion, { action: 'promote', reason });
   return { promoted: true, reason, previousVersion: current?.version };
+}
+
+/** The gate of the candidate's task, with production scored on the same rows. */
+function gate(version: number, candidate: TabularModel, current: { version: number; model: TabularModel } | undefined, test: Split): PromotionDecision {
+  if (candidate.task === 'multiclass') {
+    const evaluation = evaluateMulticlass(test.y, candidate.scoreColumns(test.columns));
+    return decideMulticlassPromotion({
+      candidate: { version, macroAuc: evaluation.roc_auc, ciLower: evaluation.roc_auc_ci_lower, ciUpper: evaluation.roc_auc_ci_upper },
+      current: current && { version: current.version, macroAuc: rocAucOvr(test.y, current.model.scoreColumns(test.columns)) },
+    });
+  }
+  if (candidate.task === 'regression') {
+    const evaluation = evaluateRegression(test.y, candidate.scoreColumns(test.columns));
+    return decideRegressionPromotion({
+      candidate: { version, rmse: evaluation.rmse, r2: evaluation.r2, r2CiLower: evaluation.r2_ci_lower, r2CiUpper: evaluation.r2_ci_upper },
+      current: current && { version: current.version, rmse: rootMeanSquaredError(test.y, current.model.scoreColumns(test.columns)) },
+    });
+  }
+  const incumbent = current && {
+    version: current.version,
+    rocAuc: evaluateBinary(test.y, current.model.predictProbaColumns(test.columns), current.model.threshold).roc_auc,
+  };
+  const ci = rocAucConfidenceInterval(test.y, candidate.predictProbaColumns(test.columns));
+  return decidePromotion({
+    candidate: { version, rocAuc: ci.auc, rocAucCiLower: ci.lower, rocAucCiUpper: ci.upper },
+    current: incumbent,
+  });
+}
+
+/** Why production and the candidate cannot be scored against the same labels, if they cannot. */
+function incomparableTargets(production: TabularModel, candidate: TabularModel): string | undefined {
+  if (production.task !== candidate.task) return `is a ${production.task} model and this one is ${candidate.task}`;
+  const { target } = production.signature;
+  if (production.task !== 'binary' && target.name !== candidate.signature.target.name) return `predicts "${target.name}", not "${candidate.signature.target.name}"`;
+  if (production.task === 'multiclass' && JSON.stringify(production.classes) !== JSON.stringify(candidate.classes)) {
+    return `has classes ${production.classes.join(', ')}, not ${candidate.classes.join(', ')}`;
+  }
+  return undefined;
+}
+
+/** Enough rows left to score: two of each class for classifiers (an AUC needs both sides), two rows for regression. */
+function canScore(model: TabularModel, test: Split): boolean {
+  if (model.task === 'regression') return test.nRows >= 2;
+  const nClasses = model.task === 'multiclass' ? model.classes.length : 2;
+  const counts = new Array<number>(nClasses).fill(0);
+  for (let i = 0; i < test.nRows; i++) counts[test.y[i]]++;
+  return counts.every((c) => c >= 2 && test.nRows - c >= 2);
 }
 
 /** `mldeploy models promote NAME VERSION [--force]`: the gate on the version's own test split, or forced. */

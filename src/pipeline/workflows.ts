@@ -6,6 +6,8 @@ import { InvalidInputError, NotFoundError } from '../errors.js';
 import { ESTIMATOR_NAMES, type EstimatorName } from '../ml/estimator-names.js';
 import { assertIdentifier, datasetNameFromFile } from '../db/identifiers.js';
 import { assertDisplayName, assertModelName } from '../tracking/validate.js';
+import { TASKS, type Task } from '../ml/types.js';
+import { checkCsvReadOptions, type CsvReadOptions } from '../data/read-options.js';
 
 export const DAG_IDS = ['load_raw_data', 'preprocess_data', 'train_model', 'training'] as const;
 export type DagId = (typeof DAG_IDS)[number];
@@ -16,6 +18,8 @@ export interface TrainingConf {
   dataset?: string;
   target?: string;
   positiveLabel?: string;
+  /** binary, multiclass or regression; detected from the target when absent. */
+  task?: Task;
   seed?: number;
   force?: boolean;
   modelName?: string;
@@ -25,6 +29,8 @@ export interface TrainingConf {
   snapshotId?: string;
   /** Tune gradient boosting by random search with k-fold cross-validation on the train split (default off). */
   search?: SearchConf;
+  /** How to read `data` when sniffing is not enough (`--delimiter`, `--no-header`, `--columns`, `--na-values`, `--encoding`). */
+  csv?: CsvReadOptions;
 }
 
 /** `--search-trials N --search-folds K [--search-seed S]`; the seed defaults to the run's seed. */
@@ -51,7 +57,11 @@ export function checkConf(dagId: string, conf: TrainingConf): void {
     .map((anyOf) => anyOf.map(([, flag]) => flag).join(' or '));
   if (missing.length) throw new InvalidInputError(`${dagId} needs ${missing.join(' and ')}`);
   checkOptions(conf);
+  if (conf.task !== undefined && !TASKS.includes(conf.task)) {
+    throw new InvalidInputError(`--task must be one of ${TASKS.join(', ')}, got ${JSON.stringify(conf.task)}`);
+  }
   if (conf.search !== undefined) checkSearchConf(conf);
+  if (conf.csv !== undefined) checkCsvReadOptions(conf.csv);
 }
 
 /**

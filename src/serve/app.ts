@@ -4,19 +4,21 @@
  * hook is installed first on the root instance, so their routes are admin routes (see auth.ts) unless listed.
  */
 import type { IncomingMessage } from 'node:http';
+import fastifyCookie from '@fastify/cookie';
 import { fastify, LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Store } from '../db/index.js';
 import { createLogger, type Logger } from '../logger.js';
-import { AccessControl, presentedCredential, routeClass, sessionCookie, sessionCookieName } from './auth.js';
+import { AccessControl, presentedKey, roleOpens, routeClass, sessionCookieName, type Keys } from './auth.js';
 import type { MetricsGatherer } from './cluster-metrics.js';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError, UnavailableError } from '../errors.js';
 import { errorAnswer } from './errors.js';
-import { timeOrderedUuid } from './ids.js';
+import { CLIENT_REQUEST_ID, timeOrderedUuid } from './ids.js';
 import { registerDocs, registerDocsUi } from './openapi.js';
 import { PredictionLog, type PredictionLogOptions } from './prediction-log.js';
 import { registerFeedbackRoute } from './routes/feedback.js';
 import { registerPredictRoutes } from './routes/predict.js';
 import { registerStatusRoutes } from './routes/status.js';
+import { DEFAULT_SESSION_TTL_MS, SessionStore } from './sessions.js';
 import { createServeMetrics, type ServeMetrics } from './serve-metrics.js';
 import { ServedModels } from './served-models.js';
 import { startSqliteCheckpointer, type SqliteCheckpointer } from './sqlite-checkpointer.js';
@@ -37,10 +39,21 @@ export interface AppOptions {
   /** `modelName` is the model POST /predict serves. */
   config: { modelName: string };
   logger?: Logger;
-  /** API keys; none (default) leaves the client routes open. The configuration reads them from MLDEPLOY_API_KEYS(_FILE). */
-  apiKeys?: readonly string[];
-  /** With no API keys: the credential admin routes take; default a fresh random one (see `app.mldeploy.adminToken`). */
+  /**
+   * Client keys (open client and docs routes) and admin keys (open everything); none (default) leaves the client and
+   * docs routes open. The configuration reads them from MLDEPLOY_API_KEYS(_FILE) and
+   * MLDEPLOY_ADMIN_KEYS(_FILE).
+   */
+  keys?: Partial<Keys>;
+  /** With no admin keys: the credential admin routes take; default a fresh random one (see `app.mldeploy.adminToken`). */
   adminToken?: string;
+  /** How long a dashboard session lasts from its login (absolute expiry); default 12 hours. */
+  sessionTtlMs?: number;
+  /**
+   * Fastify's trustProxy: whether (or which) proxies' X-Forwarded-* headers are believed, so that a request that
+   * reached a TLS-terminating proxy over https gets a `Secure` session cookie. Default false.
+   */
+  trustProxy?: boolean | number | string;
   /** How often NAME@production is polled for a new version; default 500 ms. */
   pollIntervalMs?: number;
   /** Most rows in one predict request (413 above); default 1000. */
@@ -71,10 +84,12 @@ export interface ServeContext {
   predictionLog: PredictionLog;
   metrics: ServeMetrics;
   maxBatchRows: number;
-  /** API keys are configured: client routes need one. */
+  /** Keys are configured: client and docs routes need one. */
   authEnabled: boolean;
-  /** With no API keys configured: the token admin routes (the dashboard) take. Never log it. */
+  /** With no admin keys configured: the token admin routes (the dashboard) take. Never log it. */
   adminToken: string | undefined;
+  /** Dashboard sessions (server-side, in the database). */
+  sessions: SessionStore;
   /** Every route registered on the app (plugins' included), e.g. for an index page or an audit. */
   routes: Array<{ method: string; url: string }>;
   clusterMetrics?: MetricsGatherer;
@@ -86,12 +101,17 @@ declare module 'fastify' {
   }
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
-
-/** A caller's x-request-id when it is sane (it is stored with predictions), else a fresh time-ordered UUID. */
+/**
+ * The request's id: the caller's Idempotency-Key, else its x-request-id, when sane (it is stored with predictions, and
+ * a retry with the same id gets the stored answer), else a fresh time-ordered UUID. An x-request-id that is not sane
+ * is replaced (proxies set them in many shapes); an Idempotency-Key that is not is refused by the predict routes.
+ */
 function requestId(req: IncomingMessage): string {
-  const given = req.headers['x-request-id'];
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : timeOrderedUuid();
+  for (const header of ['idempotency-key', 'x-request-id']) {
+    const given = req.headers[header];
+    if (typeof given === 'string' && CLIENT_REQUEST_ID.test(given)) return given;
+  }
+  return timeOrderedUuid();
 }
 
 /**
@@ -123,7 +143,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const logger = options.logger ?? createLogger();
   const maxBatchRows = options.maxBatchRows ?? 1000;
   const bodyLimit = options.bodyLimit ?? 1024 * 1024;
-  const access = new AccessControl(options.apiKeys ?? [], options.adminToken);
+  const access = new AccessControl(options.keys ?? {}, options.adminToken);
+  const sessions = new SessionStore(options.store.db, options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS);
   const metrics = createServeMetrics();
 
   const app = fastify({
@@ -133,6 +154,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit,
     routerOptions: { ignoreTrailingSlash: true },
     return503OnClosing: true,
+    trustProxy: trustedProxies(options.trustProxy ?? false),
   }) as unknown as FastifyInstance;
 
   const predictionLog = new PredictionLog(options.store.db, {
@@ -167,8 +189,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     predictionLog,
     metrics,
     maxBatchRows,
-    authEnabled: access.keys.enabled,
+    authEnabled: access.keysConfigured,
     adminToken: access.adminToken,
+    sessions,
     routes: [],
     clusterMetrics: options.clusterMetrics,
   };
@@ -177,29 +200,65 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     for (const method of [route.method].flat()) context.routes.push({ method, url: route.url });
   });
 
+  // Parses cookies for the session check below; registered first so its hook runs before it.
+  await app.register(fastifyCookie);
   // Deny by default: this hook is on the root before any route or plugin, so it guards every route but the allow-list.
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     const kind = routeClass(request.routeOptions.url);
     if (access.isOpen(kind)) return;
     // Not `new URL`: a path such as `//` or `//host` would be read as an authority (or throw), not as a path.
-    const [pathname, search = ''] = splitUrl(request.url);
-    const page = pathname === '/ui' || pathname.startsWith('/ui/');
+    const [path, queryString = ''] = splitUrl(request.url);
+    const page = path === '/ui' || path.startsWith('/ui/');
     const cookieName = sessionCookieName(request.socket.localPort);
-    const query = new URLSearchParams(search);
+    const query = new URLSearchParams(queryString);
     const token = page && request.method === 'GET' ? query.get('token') : null;
+    const keys = access.keysConfigured;
     if (token !== null) {
-      if (!access.allows('admin', { key: token })) return unauthorized(reply, { page, wrongToken: true, keys: access.keys.enabled });
-      // Logged in: the cookie carries the credential from now on, and the token leaves the address bar and history.
+      const holder = access.identify(token);
+      if (holder?.role !== 'admin') return unauthorized(reply, { page, keys, problem: holder ? 'client key' : 'wrong token' });
+      // Logged in: the session cookie carries it from now on, and the token leaves the address bar and history.
+      const session = await sessions.create(holder.label).catch((error: unknown) => {
+        request.log.error({ err: error }, 'a dashboard session could not be stored');
+        throw new UnavailableError('The session could not be stored: the database is not available', { code: 'sessions_unavailable' });
+      });
+      reply.setCookie(cookieName, session.sessionId, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: request.protocol === 'https',
+        expires: session.expiresAt,
+      });
       query.delete('token');
       const rest = query.toString();
-      return reply
-        .header('set-cookie', sessionCookie(cookieName, token, request.protocol === 'https'))
-        .redirect(rest ? `${pathname}?${rest}` : pathname, 303);
+      return reply.redirect(rest ? `${path}?${rest}` : path, 303);
     }
-    if (!access.allows(kind, presentedCredential(request.headers, cookieName))) {
-      return unauthorized(reply, { page, wrongToken: false, keys: access.keys.enabled });
+    const key = presentedKey(request.headers);
+    if (key !== undefined) {
+      const holder = access.identify(key);
+      if (holder && roleOpens(holder.role, kind)) return;
+      return unauthorized(reply, { page, keys, problem: holder ? 'client key' : 'wrong key' });
     }
+    // The session cookie opens the dashboard and reads the docs; never a client route (a cookie is sent by the
+    // browser on its own, so a client route that took one could be called by any page the user visits).
+    const cookieReads = kind === 'admin' || (kind === 'docs' && (request.method === 'GET' || request.method === 'HEAD'));
+    const sessionId = cookieReads ? request.cookies[cookieName] : undefined;
+    if (sessionId !== undefined) {
+      const active = await sessions.isActive(sessionId).catch((error: unknown) => {
+        request.log.error({ err: error }, 'dashboard sessions could not be read');
+        throw new UnavailableError('Sessions cannot be checked: the database is not available', { code: 'sessions_unavailable' });
+      });
+      if (active) return;
+    }
+    return unauthorized(reply, { page, keys, problem: sessionId !== undefined ? 'session ended' : 'none' });
+  });
+  // Logout: ends the session of this browser in every process (the cookie is revoked in the database) and clears it.
+  app.post('/logout', { schema: { summary: 'End the dashboard session of this browser', tags: ['dashboard'] } }, async (request, reply) => {
+    const cookieName = sessionCookieName(request.socket.localPort);
+    const sessionId = request.cookies[cookieName];
+    if (sessionId !== undefined) await sessions.revokeSession(sessionId);
+    reply.clearCookie(cookieName, { path: '/' });
+    return reply.redirect('/ui', 303);
   });
   // No id, name or filter holds a NUL character, and PostgreSQL refuses text with one: a 400 naming the parameter
   // before any handler or query sees it, for every route (plugins' included).
@@ -224,7 +283,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.code(404).send({ error: 'not_found', message: `No route ${request.method} ${request.url.split('?')[0]}` });
   });
 
-  await registerDocs(app, { authEnabled: access.keys.enabled });
+  await registerDocs(app, { authEnabled: access.keysConfigured });
   registerPredictRoutes(app, context);
   registerFeedbackRoute(app, context);
   registerStatusRoutes(app, context);
@@ -235,6 +294,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onReady', async () => {
     await models.refresh();
     models.start();
+    await sessions.prune().catch((error: unknown) => logger.warn({ err: error }, 'old dashboard sessions were not pruned'));
     const interval = options.sqliteCheckpointIntervalMs ?? 200;
     if (options.store.dialect === 'sqlite' && interval !== false) {
       checkpointer = await startSqliteCheckpointer(options.store.db, { intervalMs: interval, logger }).catch((error) => {
@@ -249,25 +309,39 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await predictionLog.close();
     await checkpointer?.stop();
   });
-  if (!access.keys.enabled) logger.debug('no API keys configured: client routes are open, admin routes take the admin token');
+  if (!access.keysConfigured) logger.debug('no keys configured: client routes are open, admin routes take the admin token');
   return app;
 }
 
-/** 401: JSON for the API, an HTML page for a dashboard page that says how to get in. */
-function unauthorized(reply: FastifyReply, { page, wrongToken, keys }: { page: boolean; wrongToken: boolean; keys: boolean }) {
-  reply.code(401).header('www-authenticate', 'Bearer');
+type Refusal = 'none' | 'wrong token' | 'wrong key' | 'client key' | 'session ended';
+
+/**
+ * 401 (no valid credential) or 403 (a client key on an admin route): JSON for the API, an HTML page for a dashboard
+ * page that says how to get in.
+ */
+function unauthorized(reply: FastifyReply, { page, keys, problem }: { page: boolean; keys: boolean; problem: Refusal }) {
+  const forbidden = problem === 'client key';
+  reply.code(forbidden ? 403 : 401);
+  if (!forbidden) reply.header('www-authenticate', 'Bearer');
   if (!page) {
+    if (forbidden) {
+      return reply.send({ error: 'forbidden', message: 'This API key opens the client routes only; this route needs an admin key' });
+    }
     const needed = keys ? 'A valid API key' : 'A valid API key or the admin token';
     return reply.send({ error: 'unauthorized', message: `${needed} is required (Authorization: Bearer <key> or x-api-key)` });
   }
-  const why = wrongToken
-    ? 'The token in the address is not valid (the server makes a new one each time it starts).'
-    : 'The dashboard needs a token.';
+  const why = {
+    none: 'The dashboard needs a token.',
+    'wrong token': 'The token in the address is not valid (the server makes a new one each time it starts).',
+    'wrong key': 'The key presented is not valid.',
+    'client key': 'This key opens the prediction API only: the dashboard needs an admin key or the admin token.',
+    'session ended': 'Your session has ended (it expired, or you logged out, or it was revoked): log in again.',
+  }[problem];
   return reply.headers(LOGIN_PAGE_HEADERS).send(
-    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mldeploy: token needed</title></head>' +
-      `<body style="font-family:sans-serif;max-width:40em;margin:3em auto"><h1>Token needed</h1><p>${why}</p>` +
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mldeploy: ${forbidden ? 'admin key needed' : 'token needed'}</title></head>` +
+      `<body style="font-family:sans-serif;max-width:40em;margin:3em auto"><h1>${forbidden ? 'Admin key needed' : 'Token needed'}</h1><p>${why}</p>` +
       '<p>Open the dashboard URL that <code>mldeploy up</code> or <code>mldeploy serve</code> printed when it started, ' +
-      'or add <code>?token=YOUR_API_KEY</code> to this address.</p></body></html>',
+      'or add <code>?token=YOUR_ADMIN_KEY</code> to this address.</p></body></html>',
   );
 }
 
@@ -277,6 +351,11 @@ const LOGIN_PAGE_HEADERS = {
   'x-content-type-options': 'nosniff',
   'cache-control': 'no-store',
 };
+
+/** Fastify's trustProxy: a hop count as the function its typings take (trust the nearest `hops` proxies). */
+function trustedProxies(setting: boolean | number | string): boolean | string | ((address: string, hop: number) => boolean) {
+  return typeof setting === 'number' ? (_address: string, hop: number) => hop < setting : setting;
+}
 
 /** A request target as its path and its query string (without the `?`). */
 function splitUrl(url: string): [string, string?] {

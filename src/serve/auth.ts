@@ -1,28 +1,44 @@
 /**
- * Who may call which route, checked in a global onRequest hook. Routes fall in three classes (deny by default: a
- * route not listed is admin):
- * - public: liveness/readiness probes and the API documentation, always open;
- * - client: predict, the served models, feedback, metrics: need an API key when keys are configured;
- * - admin: everything else, notably the dashboard (/ui pages, /api JSON, which show stored predictions): always need
- *   a credential. With no keys configured the server makes a random admin token at start, printed by the CLI as the
- *   dashboard URL (as JupyterLab does with its token); `/ui?token=T` turns it into an HttpOnly cookie.
+ * Who may call which route, checked in a global onRequest hook. Routes fall in four classes (deny by default: a route
+ * not listed is admin):
+ * - public: the liveness and readiness probes, always open;
+ * - docs: the API documentation (/openapi.json, /docs), which lists the model's fields and categorical levels;
+ * - client: predict, the served models, feedback, metrics;
+ * - admin: everything else, notably the dashboard (/ui pages, /api JSON, which show stored predictions).
+ *
+ * Credentials: client keys (MLDEPLOY_API_KEYS) open client and docs routes; admin keys (MLDEPLOY_ADMIN_KEYS) open
+ * everything. With no admin keys the server makes a random admin token at start, printed by the CLI as the dashboard
+ * URL (as JupyterLab does with its token). With no key of either kind the client and docs routes are open; configure
+ * any key and they need one. A browser logs in with `/ui?token=ADMIN_CREDENTIAL`, which starts a server-side session
+ * (sessions.ts) held in an HttpOnly cookie; the cookie opens admin routes and reads the docs, never client routes.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { InvalidInputError } from '../errors.js';
 
 /** Shorter keys are refused: they could be guessed. */
 export const MIN_API_KEY_LENGTH = 16;
 
-export type RouteClass = 'public' | 'client' | 'admin';
+/** The configured keys (Config.clientKeys and Config.adminKeys, read from the environment by loadConfig). */
+export interface Keys {
+  /** Open client and docs routes. */
+  clientKeys: string[];
+  /** Open every route, the dashboard included. */
+  adminKeys: string[];
+}
 
-const PUBLIC_ROUTES = new Set(['/health', '/ready', '/openapi.json', '/docs']);
+export type RouteClass = 'public' | 'docs' | 'client' | 'admin';
+
+const PUBLIC_ROUTES = new Set(['/health', '/ready']);
+const DOCS_ROUTES = new Set(['/openapi.json', '/docs']);
 /** Exact route patterns, so that a route added later (say /models/:name/promote) is admin until listed here. */
 const CLIENT_ROUTES = new Set(['/predict', '/models', '/models/:name/predict', '/feedback', '/metrics']);
 
 /** The class of a route pattern (`request.routeOptions.url`); undefined (no route matched) is admin. */
 export function routeClass(routeUrl: string | undefined): RouteClass {
   if (routeUrl === undefined) return 'admin';
-  if (PUBLIC_ROUTES.has(routeUrl) || routeUrl.startsWith('/docs/')) return 'public';
+  if (PUBLIC_ROUTES.has(routeUrl)) return 'public';
+  if (DOCS_ROUTES.has(routeUrl) || routeUrl.startsWith('/docs/')) return 'docs';
   if (CLIENT_ROUTES.has(routeUrl)) return 'client';
   return 'admin';
 }
@@ -51,44 +67,69 @@ function digest(key: string): Buffer {
   return createHash('sha256').update(key).digest();
 }
 
-/**
- * What a request presents: a key (or the admin token) in a header, or the session cookie a dashboard login set. The
- * cookie holds a digest of the credential, never the credential itself.
- */
-export type Credential = { key: string } | { session: string } | undefined;
-
-/** The session cookie's value for a credential. */
-export function sessionValue(credential: string): string {
-  return createHash('sha256').update(`mldeploy session\0${credential}`).digest('base64url');
+/** A key's fingerprint for logs and the session list: never the key, enough to tell keys apart. */
+export function keyFingerprint(key: string): string {
+  return digest(`mldeploy key fingerprint\0${key}`).toString('hex').slice(0, 8);
 }
 
-/** Compares a presented credential with every configured key in constant time (digests have equal length). */
-export class ApiKeys {
-  private readonly digests: Buffer[];
-  private readonly sessionDigests: Buffer[];
+export type Role = 'client' | 'admin';
 
-  constructor(keys: readonly string[]) {
-    keys.forEach((key, i) => {
-      if (key.length < MIN_API_KEY_LENGTH) {
-        throw new Error(`API key #${i + 1} is too short: use at least ${MIN_API_KEY_LENGTH} random characters`);
-      }
-    });
-    this.digests = keys.map(digest);
-    this.sessionDigests = keys.map((key) => digest(sessionValue(key)));
+/**
+ * The configured credentials. Every lookup compares the presented key with every known one in constant time
+ * (digests have equal length), so the time taken tells nothing about which matched.
+ */
+export class AccessControl {
+  /** Set only when no admin keys are configured. */
+  readonly adminToken: string | undefined;
+  private readonly known: Array<{ digest: Buffer; role: Role; label: string }>;
+  private readonly anyKey: boolean;
+
+  constructor(keys: Partial<Keys>, adminToken?: string) {
+    const clientKeys = keys.clientKeys ?? [];
+    const adminKeys = keys.adminKeys ?? [];
+    for (const [kind, list] of [['API', clientKeys], ['admin', adminKeys]] as const) {
+      list.forEach((key, i) => {
+        if (key.length < MIN_API_KEY_LENGTH) {
+          throw new InvalidInputError(`${kind} key #${i + 1} is too short: use at least ${MIN_API_KEY_LENGTH} random characters`);
+        }
+      });
+    }
+    const shared = clientKeys.filter((key) => adminKeys.includes(key));
+    if (shared.length > 0) throw new InvalidInputError('a key is configured both as an API (client) key and as an admin key: use distinct keys');
+    this.anyKey = clientKeys.length + adminKeys.length > 0;
+    this.adminToken = adminKeys.length > 0 ? undefined : (adminToken ?? newAdminToken());
+    if (this.adminToken !== undefined && this.adminToken.length < MIN_API_KEY_LENGTH) {
+      throw new InvalidInputError(`the admin token is too short: use at least ${MIN_API_KEY_LENGTH} random characters`);
+    }
+    this.known = [
+      ...clientKeys.map((key) => ({ digest: digest(key), role: 'client' as const, label: `API key ${keyFingerprint(key)}` })),
+      ...adminKeys.map((key) => ({ digest: digest(key), role: 'admin' as const, label: `admin key ${keyFingerprint(key)}` })),
+      ...(this.adminToken === undefined ? [] : [{ digest: digest(this.adminToken), role: 'admin' as const, label: 'admin token' }]),
+    ];
   }
 
-  get enabled(): boolean {
-    return this.digests.length > 0;
+  /** Keys are configured: client and docs routes need one. */
+  get keysConfigured(): boolean {
+    return this.anyKey;
   }
 
-  accepts(credential: Credential): boolean {
-    if (credential === undefined) return false;
-    const [presented, known] =
-      'key' in credential ? [digest(credential.key), this.digests] : [digest(credential.session), this.sessionDigests];
-    let match = false;
-    for (const candidate of known) match = timingSafeEqual(presented, candidate) || match;
-    return match;
+  /** Routes of this class take no credential. */
+  isOpen(kind: RouteClass): boolean {
+    return kind === 'public' || ((kind === 'client' || kind === 'docs') && !this.anyKey);
   }
+
+  /** What a presented key opens, and how to name it in the session list; undefined for an unknown key. */
+  identify(key: string): { role: Role; label: string } | undefined {
+    const presented = digest(key);
+    let found: { role: Role; label: string } | undefined;
+    for (const candidate of this.known) if (timingSafeEqual(presented, candidate.digest)) found ??= candidate;
+    return found && { role: found.role, label: found.label };
+  }
+}
+
+/** Whether a credential of this role opens a route of this class. */
+export function roleOpens(role: Role, kind: RouteClass): boolean {
+  return role === 'admin' || kind !== 'admin';
 }
 
 /**
@@ -96,54 +137,5 @@ export class ApiKeys {
  * two servers on one machine do not overwrite each other's login.
  */
 export function sessionCookieName(localPort: number | undefined): string {
-  return localPort ? `mldeploy_token_${localPort}` : 'mldeploy_token';
-}
-
-/** The `set-cookie` value that logs a browser in: HttpOnly (no script reads it), SameSite=Strict (no cross-site use). */
-export function sessionCookie(name: string, credential: string, secure: boolean): string {
-  return `${name}=${sessionValue(credential)}; Path=/; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
-}
-
-/** A key from a header, else the session cookie. */
-export function presentedCredential(headers: IncomingHttpHeaders, cookieName: string): Credential {
-  const key = presentedKey(headers);
-  if (key !== undefined) return { key };
-  for (const pair of (headers.cookie ?? '').split(';')) {
-    const eq = pair.indexOf('=');
-    if (eq > 0 && pair.slice(0, eq).trim() === cookieName) return { session: pair.slice(eq + 1).trim() };
-  }
-  return undefined;
-}
-
-/**
- * Configured API keys and, when there are none, the admin token. A key opens client and admin routes; the admin token
- * opens admin routes (client routes are open then).
- */
-export class AccessControl {
-  readonly keys: ApiKeys;
-  /** Set only when no keys are configured. */
-  readonly adminToken: string | undefined;
-  private readonly token: ApiKeys;
-
-  constructor(apiKeys: readonly string[], adminToken: string | undefined) {
-    this.keys = new ApiKeys(apiKeys);
-    this.adminToken = this.keys.enabled ? undefined : (adminToken ?? newAdminToken());
-    if (this.adminToken !== undefined && this.adminToken.length < MIN_API_KEY_LENGTH) {
-      throw new Error(`the admin token is too short: use at least ${MIN_API_KEY_LENGTH} random characters`);
-    }
-    this.token = new ApiKeys(this.adminToken === undefined ? [] : [this.adminToken]);
-  }
-
-  /** Routes of this class take no credential. */
-  isOpen(kind: RouteClass): boolean {
-    return kind === 'public' || (kind === 'client' && !this.keys.enabled);
-  }
-
-  allows(kind: RouteClass, credential: Credential): boolean {
-    if (this.isOpen(kind)) return true;
-    // Both comparisons always run: the time taken does not tell which one matched.
-    const key = this.keys.accepts(credential);
-    const token = this.token.accepts(credential);
-    return key || token;
-  }
+  return localPort ? `mldeploy_session_${localPort}` : 'mldeploy_session';
 }

@@ -52,9 +52,9 @@ export async function serve(options: ServeOptions): Promise<void> {
   const logger = options.logger ?? createLogger(options.config.logLevel);
   if (workers === 1) return runSingle({ ...options, logger });
   if (cluster.isPrimary) {
-    const apiKeys = options.apiKeys ?? options.config.apiKeys;
-    const adminToken = apiKeys.length === 0 ? (options.adminToken ?? newAdminToken()) : undefined;
-    return runPrimary(workers, { ...options, apiKeys, adminToken, logger });
+    const keys = options.keys ?? { clientKeys: options.config.clientKeys, adminKeys: options.config.adminKeys };
+    const adminToken = (keys.adminKeys?.length ?? 0) === 0 ? (options.adminToken ?? newAdminToken()) : undefined;
+    return runPrimary(workers, { ...options, keys, adminToken, logger });
   }
   const adminToken = process.env[ADMIN_TOKEN_ENV];
   // Processes this worker starts need not know it.

@@ -24,3 +24,9 @@ export function timeOrderedUuid(now = Date.now()): string {
   const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
+
+/**
+ * What a caller's request id (x-request-id or Idempotency-Key) may be: it is stored with predictions (varchar(64)) and
+ * echoed in a header, so it is short and plain.
+ */
+export const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;

@@ -3,6 +3,8 @@ export { buildApp, type AppOptions, type AppPlugin, type ServeContext } from './
 export { serve, type ServeOptions } from './cluster.js';
 export { startServer, type AppTuning, type RunningServer, type ServerOptions } from './server.js';
 export { RegistryModelSource, type RegistryModelSourceOptions } from './registry-source.js';
+export { type Keys } from './auth.js';
+export { SessionStore, type SessionInfo } from './sessions.js';
 export { errorAnswer, type FieldError } from './errors.js';
 export { PredictionLog, PredictionLogUnavailable, type PredictionLogOptions, type PredictionRecord } from './prediction-log.js';
 export { RowContract, rowSchemaOf, type ParsedRow, type UnknownFieldPolicy } from './row-contract.js';

@@ -44,6 +44,36 @@ export const predictionAnswerSchema = {
   required: ['prediction_id', 'prediction', 'probability', 'threshold', 'label', 'model'],
 } as const;
 
+const modelRef = {
+  type: 'object',
+  properties: { name: { type: 'string' }, version: { type: 'integer' } },
+} as const;
+
+/** The answer of a multi-class model. */
+export const multiclassAnswerSchema = {
+  type: 'object',
+  properties: {
+    prediction_id: { type: 'string', description: 'Id of the stored prediction (for POST /feedback)' },
+    label: { type: 'string', description: 'The most probable class' },
+    probabilities: { type: 'object', additionalProperties: { type: 'number' }, description: 'Probability of each class, by label' },
+    row_id: { type: ['string', 'null'], description: 'The row id sent with the row, if any' },
+    model: modelRef,
+  },
+  required: ['prediction_id', 'label', 'probabilities', 'model'],
+} as const;
+
+/** The answer of a regression model. */
+export const regressionAnswerSchema = {
+  type: 'object',
+  properties: {
+    prediction_id: { type: 'string', description: 'Id of the stored prediction (for POST /feedback)' },
+    value: { type: 'number', description: 'The predicted value' },
+    row_id: { type: ['string', 'null'], description: 'The row id sent with the row, if any' },
+    model: modelRef,
+  },
+  required: ['prediction_id', 'value', 'model'],
+} as const;
+
 export async function registerDocs(app: FastifyInstance, options: { authEnabled: boolean }): Promise<void> {
   await app.register(swagger, {
     openapi: {

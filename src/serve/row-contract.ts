@@ -29,6 +29,15 @@ export type JsonSchema = Record<string, unknown>;
 /** At most this many field errors are listed in one 422 answer (a 1,000-row batch of junk stays small). */
 const MAX_REPORTED_ERRORS = 100;
 
+/** A row id is stored in predictions.row_id, varchar(255) (characters, on every backend). */
+export const MAX_ROW_ID_LENGTH = 255;
+/** Longest categorical value: far above any real category, small enough that a row's inputs stay a small record. */
+export const MAX_CATEGORY_LENGTH = 1000;
+/** Text without U+0000: PostgreSQL cannot store it in text columns, and no real value contains it. */
+export const NO_NUL_PATTERN = '^[^\\u0000]*$';
+/** Integers a JSON number holds exactly; a row id beyond them would be stored rounded, so it must come as a string. */
+const MAX_EXACT_INTEGER = Number.MAX_SAFE_INTEGER;
+
 /** The API's validator: draft-07 with union types, no coercion ("35" is not a number), every error reported. */
 export const strictAjv = new Ajv({ allErrors: true, allowUnionTypes: true, coerceTypes: false, useDefaults: false });
 
@@ -141,10 +150,25 @@ export class RowContract {
         const field = decodePointer(error.instancePath);
         if (byField.has(field)) continue;
         const feature = this.byName.get(field);
-        byField.set(field, feature ? `must be ${expectedValue(feature)}` : (error.message ?? 'is invalid'));
+        byField.set(field, feature ? `must be ${expectedValue(feature)}` : rowIdProblem(error));
       }
     }
     return [...byField].map(([field, message]) => ({ field, message }));
+  }
+}
+
+/** What is wrong with a row id field, in the caller's terms. */
+function rowIdProblem(error: ErrorObject): string {
+  switch (error.keyword) {
+    case 'maxLength':
+      return `must be at most ${MAX_ROW_ID_LENGTH} characters long`;
+    case 'pattern':
+      return 'must not contain the NUL character (U+0000)';
+    case 'minimum':
+    case 'maximum':
+      return `must be a whole number between -${MAX_EXACT_INTEGER} and ${MAX_EXACT_INTEGER}; send a bigger id as a string to keep it exact`;
+    default:
+      return 'must be a string or an integer (a row id), or null';
   }
 }
 
@@ -157,9 +181,9 @@ function expectedValue(feature: FeatureSpec): string {
     feature.type === 'boolean'
       ? 'true, false, 0 or 1'
       : feature.type === 'categorical'
-        ? 'a string (or a number for a coded category)'
+        ? `a string of at most ${MAX_CATEGORY_LENGTH} characters without NUL (or a number for a coded category)`
         : feature.type === 'integer'
-          ? 'a number (an integer)'
+          ? 'an integer (a whole number)'
           : 'a number';
   return feature.nullable ? `${base} or null` : base;
 }
@@ -170,7 +194,8 @@ function featureSchema(feature: FeatureSpec): JsonSchema {
     case 'integer':
     case 'float':
       return {
-        type: nullable ? ['number', 'null'] : 'number',
+        // An integer feature takes whole numbers only (12.5 is refused, 12.0 is 12): its training data had no others.
+        type: nullable ? [jsonType(feature), 'null'] : jsonType(feature),
         description: `${feature.type}${nullable ? ', null when missing' : ''}`,
       };
     case 'boolean':
@@ -184,6 +209,8 @@ function featureSchema(feature: FeatureSpec): JsonSchema {
       return {
         // Numbers are accepted for coded categories (e.g. EDUCATION 1..6) and compared as their text.
         type: nullable ? ['string', 'number', 'null'] : ['string', 'number'],
+        maxLength: MAX_CATEGORY_LENGTH,
+        pattern: NO_NUL_PATTERN,
         description:
           `categorical${levels.length ? `: one of ${shown}${levels.length > 20 ? ', ...' : ''}` : ''}; ` +
           `a value not seen in training is accepted and scored as an unknown category${nullable ? '; null when missing' : ''}`,
@@ -191,6 +218,10 @@ function featureSchema(feature: FeatureSpec): JsonSchema {
       };
     }
   }
+}
+
+function jsonType(feature: FeatureSpec): 'integer' | 'number' {
+  return feature.type === 'integer' ? 'integer' : 'number';
 }
 
 /**
@@ -209,7 +240,13 @@ export function rowSchemaOf(signature: ServingSignature): JsonSchema {
   for (const column of rowIdFields(signature)) {
     properties[column] = {
       type: ['string', 'integer', 'null'],
-      description: 'row id: not a model input; stored with the prediction as row_id',
+      maxLength: MAX_ROW_ID_LENGTH,
+      pattern: NO_NUL_PATTERN,
+      minimum: -MAX_EXACT_INTEGER,
+      maximum: MAX_EXACT_INTEGER,
+      description:
+        `row id: not a model input; stored with the prediction as row_id (text of at most ${MAX_ROW_ID_LENGTH} ` +
+        `characters, or an integer of at most ${MAX_EXACT_INTEGER} in magnitude: send bigger ids as strings)`,
     };
   }
   for (const feature of signature.features) properties[feature.name] = featureSchema(feature);

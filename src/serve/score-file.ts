@@ -12,6 +12,7 @@ import { normaliseHeader, resolveColumn } from '../data/columns.js';
 import { formatRecord, readCsv } from '../data/csv-read.js';
 import { binaryReason, sniffDialect, type CsvDialect } from '../data/csv-sniff.js';
 import { DataError } from '../data/errors.js';
+import { InvalidInputError } from '../errors.js';
 import { booleanValue, isExactInteger, isMissing, parseNumber } from '../data/values.js';
 import type { TabularColumns } from '../ml/preprocessing.js';
 import type { TabularModel } from '../ml/tabular-model.js';
@@ -54,6 +55,7 @@ interface FeatureReader {
 
 export async function scoreCsvFile(options: ScoreFileOptions): Promise<ScoreFileResult> {
   const { model } = options;
+  if (model.task !== 'binary') throw new InvalidInputError(`batch scoring covers binary models for now; this one is ${model.task}`);
   const size = await fileSize(options.input);
   const dialect = await sniffInput(options.input, size);
   const rejectsPath = options.rejects ?? `${options.output}.rejects.csv`;
@@ -169,8 +171,8 @@ class PendingRows {
       this.columns[f.name] = f.type === 'categorical' ? this.text[j].slice(0, n) : this.numeric[j].subarray(0, n);
     });
     const { probability, prediction } = model.predictColumns(this.columns);
-    const { positiveLabel, negativeLabel } = model.signature.target;
-    const labels = [csvCell(negativeLabel ?? `not ${positiveLabel}`), csvCell(positiveLabel)];
+    const positiveLabel = model.signature.target.positiveLabel ?? '1';
+    const labels = [csvCell(model.signature.target.negativeLabel ?? `not ${positiveLabel}`), csvCell(positiveLabel)];
     const suffix = `,${version}\n`;
     const lines = new Array<string>(n);
     for (let i = 0; i < n; i++) {

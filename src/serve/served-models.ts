@@ -9,6 +9,7 @@ import type { FeatureSpec } from '../ml/types.js';
 import { NotFoundError, UnavailableError } from '../errors.js';
 import { RowContract, type RowContractOptions } from './row-contract.js';
 import type { ModelSource, ServableModel } from './types.js';
+import { trialTaskPrediction } from './task-answers.js';
 
 /** One model version ready to serve: a request holds on to it for its whole life. */
 export interface ServedModel {
@@ -177,6 +178,10 @@ function prepare(name: string, version: number, model: ServableModel, options?: 
   if (!(model.threshold >= 0 && model.threshold <= 1)) throw new Error(`its threshold ${model.threshold} is not in [0, 1]`);
   const contract = new RowContract(model.signature, options);
   const trialRow = Object.fromEntries(model.signature.features.map((f) => [f.name, trialValue(f)]));
+  if (model.task !== undefined && model.task !== 'binary') {
+    trialTaskPrediction(model, trialRow);
+    return { name, version, model, contract, loadedAt: new Date().toISOString() };
+  }
   const { probability, prediction } = model.predictRecords([trialRow]);
   if (probability.length !== 1 || !(probability[0] >= 0 && probability[0] <= 1) || prediction.length !== 1) {
     throw new Error(`its trial prediction gave probability ${probability[0]} for ${probability.length} rows`);

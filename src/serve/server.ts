@@ -8,17 +8,18 @@ import type { Config } from '../config.js';
 import { openContext, type AppContext } from '../context.js';
 import { createLogger, type Logger } from '../logger.js';
 import { buildApp, type AppOptions, type AppPlugin } from './app.js';
+import type { Keys } from './auth.js';
 import { RegistryModelSource } from './registry-source.js';
 
 /** Tuning passed through to buildApp (batch limits, poll interval, prediction log, unknown-field policy). */
-export type AppTuning = Omit<AppOptions, 'store' | 'modelSource' | 'config' | 'logger' | 'apiKeys' | 'adminToken' | 'plugins'>;
+export type AppTuning = Omit<AppOptions, 'store' | 'modelSource' | 'config' | 'logger' | 'keys' | 'adminToken' | 'plugins'>;
 
 export interface ServerOptions {
   config: Config;
   logger?: Logger;
-  /** Default: the configuration's (MLDEPLOY_API_KEYS and MLDEPLOY_API_KEYS_FILE). */
-  apiKeys?: string[];
-  /** With no API keys: the token admin routes take; default a fresh random one (RunningServer.adminToken). */
+  /** Default: the configuration's (MLDEPLOY_API_KEYS(_FILE) and MLDEPLOY_ADMIN_KEYS(_FILE)). */
+  keys?: Partial<Keys>;
+  /** With no admin keys: the token admin routes take; default a fresh random one (RunningServer.adminToken). */
   adminToken?: string;
   /** Extra routes (the dashboard), built on this process's services and mounted behind the same check (admin routes). */
   plugins?: (context: AppContext) => AppPlugin[];
@@ -29,7 +30,7 @@ export interface RunningServer {
   app: FastifyInstance;
   /** e.g. http://127.0.0.1:8086 */
   url: string;
-  /** The token admin routes (the dashboard) take when no API keys are configured. Never log it. */
+  /** The token admin routes (the dashboard) take when no admin keys are configured. Never log it. */
   adminToken: string | undefined;
   /** Stops taking requests, finishes in-flight ones, commits queued predictions, closes the database. */
   close(): Promise<void>;
@@ -40,7 +41,8 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
-  const apiKeys = options.apiKeys ?? config.apiKeys;
+  const keys = options.keys ?? { clientKeys: config.clientKeys, adminKeys: config.adminKeys };
+  const anyKey = (keys.clientKeys?.length ?? 0) + (keys.adminKeys?.length ?? 0) > 0;
   const context = await openContext(config, logger);
   let app: FastifyInstance;
   try {
@@ -50,8 +52,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       modelSource: new RegistryModelSource({ registry: context.registry, artifacts: context.artifacts }),
       config,
       logger,
-      apiKeys,
+      keys,
       adminToken: options.adminToken,
+      sessionTtlMs: config.sessionTtlHours * 3_600_000,
+      trustProxy: config.trustProxy,
       plugins: options.plugins?.(context),
     });
     await app.listen({ port: config.port, host: config.host });
@@ -59,7 +63,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await context.close();
     throw error;
   }
-  if (apiKeys.length === 0 && !LOOPBACK.has(config.host)) {
+  if (!anyKey && !LOOPBACK.has(config.host)) {
     logger.warn(`listening on ${config.host} with no API keys: anyone who can reach it can predict and list models (set MLDEPLOY_API_KEYS)`);
   }
   const address = app.server.address();

@@ -8,6 +8,7 @@ import { DAG_IDS, checkConf, type TrainingConf } from '../../pipeline/workflows.
 import { ESTIMATOR_NAMES } from '../../ml/estimator-names.js';
 import type { Executor } from '../../pipeline/executors/executor.js';
 import type { PipelineRunner } from '../../pipeline/runner.js';
+import { addCsvReadFlags, csvReadOptionsFromFlags, type CsvFlags } from '../csv-flags.js';
 import { printTable } from '../output.js';
 import { cliConfig, openCliContext, withContext } from '../session.js';
 
@@ -41,11 +42,12 @@ async function withRunner<T>(app: AppContext, work: (runner: PipelineRunner) => 
   }
 }
 
-interface RunFlags {
+interface RunFlags extends CsvFlags {
   data?: string;
   dataset?: string;
   target?: string;
   positiveLabel?: string;
+  task?: string;
   seed?: string;
   force?: boolean;
   modelName?: string;
@@ -84,11 +86,13 @@ export function confFromFlags(flags: RunFlags): TrainingConf {
     dataset: flags.dataset,
     target: flags.target,
     positiveLabel: flags.positiveLabel,
+    task: flags.task as TrainingConf['task'],
     force: flags.force,
     modelName: flags.modelName,
     experiment: flags.experiment,
     threshold: flags.threshold,
     search: searchFromFlags(flags),
+    csv: csvReadOptionsFromFlags(flags),
   };
   if (flags.seed !== undefined) {
     conf.seed = Number(flags.seed);
@@ -107,11 +111,12 @@ export function confFromFlags(flags: RunFlags): TrainingConf {
 }
 
 function addRunFlags(command: Command): Command {
-  return command
+  return addCsvReadFlags(command)
     .option('--data <file>', 'CSV file to load')
     .option('--dataset <name>', 'dataset name (default: from the file name)')
     .option('--target <column>', 'target column, as written in the file or in snake_case')
     .option('--positive-label <label>', 'the target value that means 1 (needed unless obvious: 0/1, yes/no, true/false)')
+    .option('--task <task>', 'binary, multiclass or regression (default: detected from the target)')
     .option('--seed <n>', 'seed of the train/val/test split and the models (default 1337)')
     .option('--force', 'reload the file even if the same bytes were loaded before')
     .option('--model-name <name>', 'registered model name (default clients_model, env MLDEPLOY_MODEL_NAME)')
@@ -253,10 +258,13 @@ export function registerRunCommands(program: Command): void {
         if (result) {
           const model = result.model as { name: string; version: number };
           const test = (result.metrics as { test: Record<string, number> }).test;
-          process.stdout.write(
-            `\n${model.name} v${model.version} (${result.estimator}): test ROC AUC ${test.roc_auc.toFixed(4)}, ` +
-              `accuracy ${test.accuracy.toFixed(4)}, F1 ${test.f1.toFixed(4)}\n${result.reason}\n`,
-          );
+          const figures =
+            result.task === 'regression'
+              ? `test RMSE ${Number(test.rmse.toPrecision(5))}, MAE ${Number(test.mae.toPrecision(5))}, R^2 ${test.r2.toFixed(4)}`
+              : result.task === 'multiclass'
+                ? `test macro ROC AUC ${test.roc_auc.toFixed(4)}, accuracy ${test.accuracy.toFixed(4)}, macro F1 ${test.f1_macro.toFixed(4)}`
+                : `test ROC AUC ${test.roc_auc.toFixed(4)}, accuracy ${test.accuracy.toFixed(4)}, F1 ${test.f1.toFixed(4)}`;
+          process.stdout.write(`\n${model.name} v${model.version} (${result.task ?? 'binary'}, ${result.estimator}): ${figures}\n${result.reason}\n`);
         }
       }
       if (run.status !== 'success') {

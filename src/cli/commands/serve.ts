@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { Config } from '../../config.js';
 import type { AppContext } from '../../context.js';
 import type { AppPlugin } from '../../serve/app.js';
+import { addCsvReadFlags, type CsvFlags } from '../csv-flags.js';
 import { humanLogger, progressBar } from '../output.js';
 import { cliConfig } from '../session.js';
 import { PRODUCTION_ALIAS } from '../../tracking/aliases.js';
@@ -48,14 +49,14 @@ async function loadServer() {
 }
 
 /**
- * The dashboard URL, on stdout and never in the logs (they go to aggregators): with no API keys it carries the admin
- * token the server made, which the dashboard turns into a cookie and removes from the address bar.
+ * The dashboard URL, on stdout and never in the logs (they go to aggregators): with no admin keys it carries the admin
+ * token the server made, which the dashboard turns into a session cookie and removes from the address bar.
  */
 function printDashboardUrl(url: string, adminToken: string | undefined): void {
   if (adminToken !== undefined) {
     process.stdout.write(`dashboard: ${url}/ui?token=${adminToken}\n`);
   } else {
-    process.stdout.write(`dashboard: ${url}/ui (needs an API key: open ${url}/ui?token=YOUR_API_KEY once)\n`);
+    process.stdout.write(`dashboard: ${url}/ui (needs an admin key: open ${url}/ui?token=YOUR_ADMIN_KEY once)\n`);
   }
 }
 
@@ -80,15 +81,15 @@ export function registerServeCommands(program: Command): void {
       await serve({ config, logger: humanLogger(config.logLevel), workers, plugins: dashboard, onListening: printDashboardUrl });
     });
 
-  program
+  const up = program
     .command('up')
     .description('the embedded path: if no production model exists, run `training` (on --data or a built-in sample), then serve')
     .option('--data <file>', 'CSV to train on when there is no production model (default: a generated loan sample)')
     .option('--target <column>', 'target column of --data')
     .option('--positive-label <label>', 'the target value that means 1, when not obvious')
     .option('--port <n>', 'port (env PORT, default 8086)')
-    .option('--host <addr>', 'address to bind (env MLDEPLOY_HOST, default 127.0.0.1)')
-    .action(async (flags: ServeFlags & { data?: string; target?: string; positiveLabel?: string }) => {
+    .option('--host <addr>', 'address to bind (env MLDEPLOY_HOST, default 127.0.0.1)');
+  addCsvReadFlags(up).action(async (flags: ServeFlags & CsvFlags & { data?: string; target?: string; positiveLabel?: string }) => {
       const config = configFrom(flags);
       const logger = humanLogger(config.logLevel);
       const [{ openContext }, { startScheduler }, { serve, dashboard }] = await Promise.all([
@@ -112,7 +113,8 @@ export function registerServeCommands(program: Command): void {
           let conf;
           if (flags.data) {
             if (!flags.target) throw new InvalidInputError('--target is required with --data');
-            conf = confFromFlags({ data: flags.data, target: flags.target, positiveLabel: flags.positiveLabel });
+            const { delimiter, header, columns, naValues, encoding } = flags;
+            conf = confFromFlags({ data: flags.data, target: flags.target, positiveLabel: flags.positiveLabel, delimiter, header, columns, naValues, encoding });
           } else {
             const { writeLoanSample } = await import('../../data/sample.js');
             const sample = join(config.home, 'loan_sample.csv');

@@ -47,6 +47,7 @@ export interface OnnxExportOptions {
 
 /** The ONNX ModelProto bytes of a binary model. */
 export function exportOnnx(model: TabularModel, options: OnnxExportOptions = {}): Uint8Array {
+  if (model.task !== 'binary') throw new OnnxExportError(`ONNX export covers binary models for now; this one is ${model.task}`);
   const graph = new GraphBuilder();
   const preprocessing = model.preprocessor.toJSON();
   const estimator = model.estimator.toJSON();
@@ -74,7 +75,7 @@ export function exportOnnx(model: TabularModel, options: OnnxExportOptions = {})
   const { target } = model.signature;
   const metadata: Record<string, string> = {
     'mldeploy.threshold': String(model.threshold),
-    'mldeploy.positive_label': target.positiveLabel,
+    'mldeploy.positive_label': target.positiveLabel ?? '',
     'mldeploy.negative_label': target.negativeLabel ?? '',
     'mldeploy.signature': JSON.stringify(model.signature),
   };

@@ -6,26 +6,36 @@
  */
 import type { AppContext } from '../../context.js';
 import { getSnapshot, readSplit, type DatasetSnapshot } from '../../data/index.js';
-import { HistGradientBoostingClassifier } from '../../ml/hgb/index.js';
+import { HistGradientBoostingClassifier, HistGradientBoostingRegressor } from '../../ml/hgb/index.js';
+import { MultinomialLogisticRegression, Ridge } from '../../ml/linear.js';
 import { LogisticRegression } from '../../ml/logistic.js';
-import { bestF1Threshold, evaluateBinary, rocCurve } from '../../ml/metrics.js';
-import { fitTabularModel, type EncodedLayout, type TabularModel } from '../../ml/tabular-model.js';
+import {
+  bestF1Threshold,
+  evaluateBinary,
+  evaluateMulticlass,
+  evaluateRegression,
+  rocCurve,
+  type BinaryEvaluation,
+  type MulticlassEvaluation,
+  type RegressionEvaluation,
+} from '../../ml/metrics.js';
+import { fitTabularModel, type EncodedLayout, type ModelSignature, type TabularModel } from '../../ml/tabular-model.js';
 import { TabularPreprocessor, type Encoding, type TabularColumns } from '../../ml/preprocessing.js';
 import { randomSearchCV, type RandomSearchResult, type SampledParams, type SearchTrial } from '../../ml/search.js';
-import type { BinaryClassifier, FeatureSpec } from '../../ml/types.js';
+import type { BinaryClassifier, FeatureSpec, MulticlassClassifier, Regressor, Task } from '../../ml/types.js';
 import { buildReferenceProfile, REFERENCE_PROFILE_PATH } from '../../monitor/index.js';
 import { runArtifactKey } from '../../tracking/index.js';
 import { evaluateForPromotion, type PromotionOutcome } from '../promotion.js';
 
 import type { EstimatorName } from '../../ml/estimator-names.js';
-import type { HgbOptions } from '../../ml/hgb/index.js';
+import type { HgbOptions, HgbRegressorOptions } from '../../ml/hgb/index.js';
 import type { SearchConf } from '../workflows.js';
 
 export interface TrainModelOptions {
   snapshotId: string;
   modelName: string;
   experiment?: string;
-  /** Candidates to fit; the best on validation ROC AUC is registered. */
+  /** Candidates to fit; the best on validation (ROC AUC, macro for multi-class; RMSE for regression) is registered. */
   estimators?: EstimatorName[];
   /** 'fixed' keeps 0.5; 'f1' picks the threshold maximising F1 on validation. */
   threshold?: 'fixed' | 'f1';
@@ -35,10 +45,12 @@ export interface TrainModelOptions {
   search?: SearchConf;
 }
 
-type Metrics = ReturnType<typeof evaluateBinary>;
+type Metrics = BinaryEvaluation | MulticlassEvaluation | RegressionEvaluation;
 
 export interface TrainModelResult {
   run_id: string;
+  /** binary, multiclass or regression. */
+  task: Task;
   model: { name: string; version: number };
   estimator: EstimatorName;
   promoted: boolean;
@@ -52,8 +64,16 @@ export interface SearchSummary {
   trials: number;
   folds: number;
   seed: number;
-  best: { trial: number; run_id: string; params: SampledParams; cv_roc_auc_mean: number; cv_roc_auc_std: number };
+  /** The cross-validated score: roc_auc (binary), neg_log_loss (multi-class) or r2 (regression); higher is better. */
+  scoring: SearchScoring;
+  /** `cv_<scoring>_mean` and `cv_<scoring>_std` hold the best trial's mean and standard deviation over the folds. */
+  best: { trial: number; run_id: string; params: SampledParams } & Record<string, unknown>;
 }
+
+type SearchScoring = 'roc_auc' | 'neg_log_loss' | 'r2';
+const SEARCH_SCORING: Record<Task, SearchScoring> = { binary: 'roc_auc', multiclass: 'neg_log_loss', regression: 'r2' };
+/** How the task log names each scoring. */
+const SCORING_LABEL: Record<SearchScoring, string> = { roc_auc: 'ROC AUC', neg_log_loss: 'minus log loss', r2: 'R^2' };
 
 interface Candidate {
   estimator: EstimatorName;
@@ -68,15 +88,79 @@ interface Log {
   info(message: string, data?: Record<string, unknown>): void;
 }
 
-type EstimatorFactory = (layout: EncodedLayout) => BinaryClassifier;
+type EstimatorFactory = (layout: EncodedLayout) => BinaryClassifier | MulticlassClassifier | Regressor;
+
+/** The candidates each task fits by default, and the ones it can fit. */
+const TASK_ESTIMATORS: Record<Task, EstimatorName[]> = {
+  binary: ['hist_gradient_boosting', 'logistic_regression'],
+  multiclass: ['hist_gradient_boosting', 'logistic_regression'],
+  regression: ['hist_gradient_boosting', 'ridge'],
+};
 
 /** `tuned`: gradient boosting options found by the search, over the defaults. */
-function makeEstimator(name: EstimatorName, seed: number, tuned: HgbOptions = {}): { estimator: EstimatorFactory; encoding: Encoding } {
-  if (name === 'logistic_regression') return { estimator: () => new LogisticRegression({ C: 1 }), encoding: 'linear' };
+function makeEstimator(task: Task, name: EstimatorName, seed: number, tuned: HgbOptions = {}): { estimator: EstimatorFactory; encoding: Encoding } {
+  if (!TASK_ESTIMATORS[task].includes(name)) {
+    throw new Error(`${name} cannot fit a ${task} target; candidates for ${task}: ${TASK_ESTIMATORS[task].join(', ')}`);
+  }
+  if (name === 'ridge') return { estimator: () => new Ridge({ alpha: 1 }), encoding: 'linear' };
+  if (name === 'logistic_regression') {
+    return {
+      estimator: () => (task === 'multiclass' ? new MultinomialLogisticRegression({ C: 1 }) : new LogisticRegression({ C: 1 })),
+      encoding: 'linear',
+    };
+  }
+  if (task === 'regression') {
+    return { estimator: ({ categoricalFeatures }) => new HistGradientBoostingRegressor({ ...(tuned as HgbRegressorOptions), randomState: seed, categoricalFeatures }), encoding: 'tree' };
+  }
   return {
     estimator: ({ categoricalFeatures }) => new HistGradientBoostingClassifier({ ...tuned, randomState: seed, categoricalFeatures }),
     encoding: 'tree',
   };
+}
+
+/** The model's scores on a split and their metrics, as the task defines them. */
+function evaluate(task: Task, model: TabularModel, split: { columns: TabularColumns; y: ArrayLike<number> }): { score: Float64Array; metrics: Metrics } {
+  const score = model.scoreColumns(split.columns);
+  if (task === 'multiclass') return { score, metrics: evaluateMulticlass(split.y, score) };
+  if (task === 'regression') return { score, metrics: evaluateRegression(split.y, score) };
+  return { score, metrics: evaluateBinary(split.y, score, model.threshold) };
+}
+
+/** The headline of a task's metrics, for log lines: "ROC AUC 0.9123" or "RMSE 312.4 (R^2 0.85)". */
+function headline(task: Task, m: Metrics): string {
+  if (task === 'regression') {
+    const r = m as RegressionEvaluation;
+    return `RMSE ${Number(r.rmse.toPrecision(5))} (R^2 ${r.r2.toFixed(4)})`;
+  }
+  return `${task === 'multiclass' ? 'macro ROC AUC' : 'ROC AUC'} ${(m as BinaryEvaluation).roc_auc.toFixed(4)}`;
+}
+
+/** True when validation metrics `a` beat `b`: higher ROC AUC, or lower RMSE for regression. */
+function better(task: Task, a: Metrics, b: Metrics): boolean {
+  if (task === 'regression') return (a as RegressionEvaluation).rmse < (b as RegressionEvaluation).rmse;
+  return (a as BinaryEvaluation).roc_auc > (b as BinaryEvaluation).roc_auc;
+}
+
+/** The predictions a reference profile describes: P(positive), the predicted class label, or the predicted value. */
+function referencePrediction(task: Task, model: TabularModel, columns: TabularColumns) {
+  const score = model.scoreColumns(columns);
+  if (task === 'binary') return { name: 'probability', type: 'float' as const, values: score };
+  if (task === 'regression') return { name: 'value', type: 'float' as const, values: score };
+  const K = model.classes.length;
+  const labels: string[] = [];
+  for (let i = 0; i < score.length / K; i++) {
+    let best = 0;
+    for (let k = 1; k < K; k++) if (score[i * K + k] > score[i * K + best]) best = k;
+    labels.push(model.classes[best]);
+  }
+  return { name: 'label', type: 'categorical' as const, values: labels };
+}
+
+/** The model's signature target for the snapshot's task. */
+function targetOf(snapshot: DatasetSnapshot): ModelSignature['target'] {
+  if (snapshot.task === 'multiclass') return { name: snapshot.target, classes: snapshot.classes ?? [] };
+  if (snapshot.task === 'regression') return { name: snapshot.target };
+  return { name: snapshot.target, positiveLabel: snapshot.positiveLabel, negativeLabel: snapshot.negativeLabel };
 }
 
 function flatMetrics(prefix: string, m: Metrics): Record<string, number> {
@@ -90,10 +174,14 @@ function flatMetrics(prefix: string, m: Metrics): Record<string, number> {
 export async function trainModel(ctx: AppContext, options: TrainModelOptions, log: Log): Promise<TrainModelResult> {
   const snapshot: DatasetSnapshot = await getSnapshot(ctx.store, options.snapshotId);
   const seed = options.seed ?? snapshot.seed;
-  const estimators = options.estimators ?? ['hist_gradient_boosting', 'logistic_regression'];
+  const { task } = snapshot;
+  const estimators = options.estimators ?? TASK_ESTIMATORS[task];
+  for (const name of estimators) makeEstimator(task, name, seed);
+  if (options.threshold === 'f1' && task !== 'binary') throw new Error(`--threshold f1 applies to binary models; this target is ${task}`);
   const [train, val, test] = await Promise.all(
     (['train', 'val', 'test'] as const).map((split) => readSplit(ctx.store, snapshot.id, split)),
   );
+  log.info(`task: ${task}${snapshot.taskReason ? ` (${snapshot.taskReason})` : ''}${snapshot.classes ? `; classes ${snapshot.classes.join(', ')}` : ''}`);
   log.info(`training on snapshot ${snapshot.id}: ${train.nRows} train, ${val.nRows} val, ${test.nRows} test rows`);
 
   const experiment = options.experiment ?? options.modelName;
@@ -102,14 +190,17 @@ export async function trainModel(ctx: AppContext, options: TrainModelOptions, lo
     name: `train_model ${snapshot.dataset}`,
     datasetSnapshotId: snapshot.id,
     dagRunId: options.dagRunId,
-    tags: { dataset: snapshot.dataset, target: snapshot.target },
+    tags: { dataset: snapshot.dataset, target: snapshot.target, task },
   });
   try {
     await ctx.tracking.logParams(parent.id, {
       dataset: snapshot.dataset,
       dataset_snapshot_id: snapshot.id,
       target: snapshot.target,
-      positive_label: snapshot.positiveLabel,
+      task,
+      ...(snapshot.taskReason ? { task_reason: snapshot.taskReason } : {}),
+      ...(task === 'binary' ? { positive_label: snapshot.positiveLabel } : {}),
+      ...(snapshot.classes ? { classes: snapshot.classes.join(',') } : {}),
       seed,
       candidates: estimators.join(','),
       threshold_rule: options.threshold ?? 'fixed',
@@ -121,11 +212,7 @@ export async function trainModel(ctx: AppContext, options: TrainModelOptions, lo
         : {}),
     });
 
-    const signature = {
-      features: snapshot.features,
-      rowIdColumns: snapshot.rowIdColumns,
-      target: { name: snapshot.target, positiveLabel: snapshot.positiveLabel, negativeLabel: snapshot.negativeLabel },
-    };
+    const signature: ModelSignature = { features: snapshot.features, rowIdColumns: snapshot.rowIdColumns, target: targetOf(snapshot) };
     const candidates: Candidate[] = [];
     let searchSummary: SearchSummary | undefined;
     for (const name of estimators) {
@@ -141,26 +228,30 @@ export async function trainModel(ctx: AppContext, options: TrainModelOptions, lo
         let tuned: HgbOptions = {};
         if (name === 'hist_gradient_boosting' && options.search) {
           const track = { ctx, experiment, parentRunId: parent.id, snapshotId: snapshot.id, dagRunId: options.dagRunId };
-          searchSummary = await searchGradientBoosting(train, signature.features, seed, options.search, track, log);
-          const { best } = searchSummary;
+          searchSummary = await searchGradientBoosting(task, train, signature.features, seed, options.search, track, log);
+          const { best, scoring } = searchSummary;
           tuned = best.params as HgbOptions;
-          await ctx.tracking.logMetrics(child.id, { cv_roc_auc_mean: best.cv_roc_auc_mean, cv_roc_auc_std: best.cv_roc_auc_std });
+          const cv = (stat: string) => best[`cv_${scoring}_${stat}`] as number;
+          await ctx.tracking.logMetrics(child.id, { [`cv_${scoring}_mean`]: cv('mean'), [`cv_${scoring}_std`]: cv('std') });
           await ctx.tracking.setTags(child.id, { search_best_trial: String(best.trial), search_best_run_id: best.run_id });
         }
-        const { estimator, encoding } = makeEstimator(name, seed, tuned);
+        const { estimator, encoding } = makeEstimator(task, name, seed, tuned);
         const started = performance.now();
-        const fitted = fitTabularModel({ data: train.columns, y: train.y, signature, estimator, encoding });
+        const fitted = fitTabularModel({ task, data: train.columns, y: train.y, signature, estimator, encoding });
         const fitSeconds = (performance.now() - started) / 1000;
-        const valProba = fitted.predictProbaColumns(val.columns);
-        const model = options.threshold === 'f1' ? fitted.withThreshold(bestF1Threshold(val.y, valProba).threshold) : fitted;
-        const testProba = model.predictProbaColumns(test.columns);
-        const valMetrics = evaluateBinary(val.y, valProba, model.threshold);
-        const testMetrics = evaluateBinary(test.y, testProba, model.threshold);
-        log.info(
-          `${name}: val ROC AUC ${valMetrics.roc_auc.toFixed(4)}, test ROC AUC ${testMetrics.roc_auc.toFixed(4)} ` +
-            `(fit ${fitSeconds.toFixed(2)} s)`,
-        );
-        await ctx.tracking.logParams(child.id, { estimator: name, encoding, threshold: model.threshold, ...estimatorParams(model) });
+        const model =
+          options.threshold === 'f1'
+            ? fitted.withThreshold(bestF1Threshold(val.y, fitted.predictProbaColumns(val.columns)).threshold)
+            : fitted;
+        const { metrics: valMetrics } = evaluate(task, model, val);
+        const { score: testScore, metrics: testMetrics } = evaluate(task, model, test);
+        log.info(`${name}: val ${headline(task, valMetrics)}, test ${headline(task, testMetrics)} (fit ${fitSeconds.toFixed(2)} s)`);
+        await ctx.tracking.logParams(child.id, {
+          estimator: name,
+          encoding,
+          ...(task === 'binary' ? { threshold: model.threshold } : {}),
+          ...estimatorParams(model),
+        });
         await ctx.tracking.logMetrics(child.id, {
           ...flatMetrics('val', valMetrics),
           ...flatMetrics('test', testMetrics),
@@ -169,8 +260,10 @@ export async function trainModel(ctx: AppContext, options: TrainModelOptions, lo
         const modelFile = JSON.stringify(model.toJSON());
         await ctx.tracking.logArtifact(child.id, 'model.json', modelFile);
         await ctx.tracking.logArtifact(child.id, 'metrics.json', JSON.stringify({ val: valMetrics, test: testMetrics }, null, 2));
-        const roc = rocCurve(test.y, testProba, 200);
-        await ctx.tracking.logArtifact(child.id, 'roc.json', JSON.stringify({ fpr: Array.from(roc.fpr), tpr: Array.from(roc.tpr) }));
+        if (task === 'binary') {
+          const roc = rocCurve(test.y, testScore, 200);
+          await ctx.tracking.logArtifact(child.id, 'roc.json', JSON.stringify({ fpr: Array.from(roc.fpr), tpr: Array.from(roc.tpr) }));
+        }
         await ctx.tracking.endRun(child.id, 'FINISHED');
         candidates.push({
           estimator: name,
@@ -186,13 +279,15 @@ export async function trainModel(ctx: AppContext, options: TrainModelOptions, lo
       }
     }
 
-    const best = candidates.reduce((a, b) => (b.val.roc_auc > a.val.roc_auc ? b : a));
-    log.info(`best on validation: ${best.estimator} (val ROC AUC ${best.val.roc_auc.toFixed(4)})`);
-    // What monitoring compares live traffic with: the train split's features and the test split's probabilities.
+    const best = candidates.reduce((a, b) => (better(task, b.val, a.val) ? b : a));
+    log.info(`best on validation: ${best.estimator} (val ${headline(task, best.val)})`);
+    // What monitoring compares live traffic with: the train split's features and the test split's predictions
+    // (P(positive) for binary models, the predicted class or value for the other tasks).
     const profile = buildReferenceProfile({
       features: signature.features.map((f) => ({ name: f.name, type: f.type, values: train.columns[f.name] })),
-      prediction: { name: 'probability', type: 'float', values: best.model.predictProbaColumns(test.columns) },
-      testLabels: test.y,
+      prediction: referencePrediction(task, best.model, test.columns),
+      ...(task === 'binary' ? { testLabels: test.y } : {}),
+      ...(task === 'multiclass' ? { classes: best.model.classes } : {}),
       seed,
     });
     await ctx.tracking.logArtifact(best.runId, REFERENCE_PROFILE_PATH, JSON.stringify(profile));
@@ -222,6 +317,7 @@ export async function trainModel(ctx: AppContext, options: TrainModelOptions, lo
     await ctx.tracking.endRun(parent.id, 'FINISHED');
     return {
       run_id: parent.id,
+      task,
       model: { name: options.modelName, version: version.version },
       estimator: best.estimator,
       promoted: outcome.promoted,
@@ -258,6 +354,7 @@ interface TrialTracking {
  * trial is logged to the task log and tracked as a child run as soon as it finishes.
  */
 async function searchGradientBoosting(
+  task: Task,
   train: { columns: TabularColumns; y: ArrayLike<number>; nRows: number },
   features: FeatureSpec[],
   seed: number,
@@ -267,7 +364,9 @@ async function searchGradientBoosting(
 ): Promise<SearchSummary> {
   const preprocessor = TabularPreprocessor.fit(train.columns, features, 'tree');
   const X = preprocessor.transformColumns(train.columns);
-  log.info(`random search: ${search.trials} trials x ${search.folds} folds on ${train.nRows} train rows`);
+  const scoring = SEARCH_SCORING[task];
+  const label = SCORING_LABEL[scoring];
+  log.info(`random search: ${search.trials} trials x ${search.folds} folds on ${train.nRows} train rows, scored by ${label}`);
   const runIds = new Map<number, string>();
   // Tracking writes are chained in finishing order while the search goes on; the first failure is kept and rethrown.
   let tracked: Promise<void> = Promise.resolve();
@@ -280,14 +379,15 @@ async function searchGradientBoosting(
       trials: search.trials,
       folds: search.folds,
       seed: search.seed ?? seed,
+      task,
       baseParams: { randomState: seed, categoricalFeatures: preprocessor.categoricalFeatureIndices },
       onTrial: (trial, { done, total }) => {
         log.info(
-          `search trial ${done}/${total}: #${trial.index} ${formatParams(trial.params)}: cv ROC AUC ` +
+          `search trial ${done}/${total}: #${trial.index} ${formatParams(trial.params)}: cv ${label} ` +
             `${trial.meanScore.toFixed(4)} ± ${trial.stdScore.toFixed(4)} (${trial.seconds.toFixed(2)} s)`,
         );
         tracked = tracked
-          .then(async () => runIds.set(trial.index, await trackTrial(track, trial)))
+          .then(async () => runIds.set(trial.index, await trackTrial(track, trial, scoring)))
           .then(
             () => undefined,
             (error) => {
@@ -301,22 +401,23 @@ async function searchGradientBoosting(
   }
   if (trackingError) throw trackingError;
   const { best } = result;
-  log.info(`search best: trial ${best.index} ${formatParams(best.params)} (cv ROC AUC ${best.meanScore.toFixed(4)}); refitting on the train split`);
+  log.info(`search best: trial ${best.index} ${formatParams(best.params)} (cv ${label} ${best.meanScore.toFixed(4)}); refitting on the train split`);
   return {
     trials: search.trials,
     folds: result.folds,
     seed: result.seed,
+    scoring,
     best: {
       trial: best.index,
       run_id: runIds.get(best.index)!,
       params: best.params,
-      cv_roc_auc_mean: best.meanScore,
-      cv_roc_auc_std: best.stdScore,
+      [`cv_${scoring}_mean`]: best.meanScore,
+      [`cv_${scoring}_std`]: best.stdScore,
     },
   };
 }
 
-async function trackTrial(track: TrialTracking, trial: SearchTrial): Promise<string> {
+async function trackTrial(track: TrialTracking, trial: SearchTrial, scoring: SearchScoring): Promise<string> {
   const { ctx } = track;
   const run = await ctx.tracking.startRun({
     experiment: track.experiment,
@@ -329,9 +430,9 @@ async function trackTrial(track: TrialTracking, trial: SearchTrial): Promise<str
   const params = Object.fromEntries(Object.entries(trial.params).map(([key, value]) => [key, value ?? 'null']));
   await ctx.tracking.logParams(run.id, { ...params, search_trial: trial.index, cv_folds: trial.foldScores.length });
   await ctx.tracking.logMetrics(run.id, {
-    cv_roc_auc_mean: trial.meanScore,
-    cv_roc_auc_std: trial.stdScore,
-    ...Object.fromEntries(trial.foldScores.map((score, fold) => [`cv_roc_auc_fold_${fold + 1}`, score])),
+    [`cv_${scoring}_mean`]: trial.meanScore,
+    [`cv_${scoring}_std`]: trial.stdScore,
+    ...Object.fromEntries(trial.foldScores.map((score, fold) => [`cv_${scoring}_fold_${fold + 1}`, score])),
     fit_seconds: trial.seconds,
   });
   await ctx.tracking.endRun(run.id, 'FINISHED');

@@ -1,6 +1,6 @@
 /** GET /health (liveness), /ready (readiness), /models and /metrics. */
 import { sql } from 'kysely';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ServeContext } from '../app.js';
 import { MetricsRegistry, renderSnapshots } from '../metrics.js';
 import type { ModelStatus } from '../served-models.js';
@@ -21,14 +21,14 @@ interface Health {
 export function registerStatusRoutes(app: FastifyInstance, context: ServeContext): void {
   const publicRoute = { security: [] as never[] };
 
-  app.get('/health', { schema: { summary: 'Liveness, with database and model status', tags: ['status'], ...publicRoute } }, () =>
-    health(context),
+  app.get('/health', { schema: { summary: 'Liveness, with database and model status', tags: ['status'], ...publicRoute } }, (request) =>
+    health(context, request.log),
   );
   app.get(
     '/ready',
     { schema: { summary: 'Readiness: 200 when the default model is served and the database answers, else 503', tags: ['status'], ...publicRoute } },
-    async (_request, reply) => {
-      const body = await health(context);
+    async (request, reply) => {
+      const body = await health(context, request.log);
       return reply.code(body.ready ? 200 : 503).send(body);
     },
   );
@@ -44,8 +44,8 @@ export function registerStatusRoutes(app: FastifyInstance, context: ServeContext
   });
 }
 
-async function health(context: ServeContext): Promise<Health> {
-  const database = await probeDatabase(context);
+async function health(context: ServeContext, log: FastifyBaseLogger): Promise<Health> {
+  const database = await probeDatabase(context, log);
   const models = context.models.statuses().map((s) => ({
     name: s.name,
     default: s.isDefault,
@@ -53,32 +53,39 @@ async function health(context: ServeContext): Promise<Health> {
     version: s.served?.version ?? null,
     ...(s.reason ? { reason: s.reason } : {}),
   }));
-  const log = context.predictionLog.health;
+  const predictionLog = context.predictionLog.health;
   const defaultServed = context.models.statuses().some((s) => s.isDefault && s.state === 'serving');
   const ready = database.reachable && defaultServed;
   return {
-    status: ready && log.ok ? 'ok' : 'degraded',
+    status: ready && predictionLog.ok ? 'ok' : 'degraded',
     ready,
     pid: process.pid,
     database,
-    prediction_log: { queued_rows: context.predictionLog.queuedRows, ...(log.lastError ? { last_error: log.lastError } : {}) },
+    prediction_log: { queued_rows: context.predictionLog.queuedRows, ...(predictionLog.lastError ? { last_error: predictionLog.lastError } : {}) },
     models,
   };
 }
 
-async function probeDatabase(context: ServeContext): Promise<Health['database']> {
+/**
+ * Whether the database answers a trivial query in time. The probes are public: the driver's error (host, port, user)
+ * goes to the server log, the answer only says what kind of failure it was.
+ */
+async function probeDatabase(context: ServeContext, log: FastifyBaseLogger): Promise<Health['database']> {
   const dialect = context.store.dialect;
   let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Error(`no answer within ${DB_PROBE_TIMEOUT_MS} ms`);
   try {
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${DB_PROBE_TIMEOUT_MS} ms`)), DB_PROBE_TIMEOUT_MS);
+      timer = setTimeout(() => reject(timedOut), DB_PROBE_TIMEOUT_MS);
     });
     const probe = sql`select 1`.execute(context.store.db);
     probe.catch(() => {});
     await Promise.race([probe, timeout]);
     return { dialect, reachable: true };
   } catch (error) {
-    return { dialect, reachable: false, error: error instanceof Error ? error.message : String(error) };
+    if (error === timedOut) return { dialect, reachable: false, error: timedOut.message };
+    log.warn({ err: error }, 'the database health probe failed');
+    return { dialect, reachable: false, error: 'the database refused the probe or the connection (see the server log)' };
   } finally {
     clearTimeout(timer);
   }

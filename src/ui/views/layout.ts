@@ -33,6 +33,7 @@ header nav a{color:#cbd5e1;padding:16px 2px;border-bottom:3px solid transparent;
 header nav a:hover{color:#fff;text-decoration:none}
 header nav a.active{color:#fff;border-bottom-color:#60a5fa}
 header .docs{margin-left:auto;color:#94a3b8;font-size:13px}
+header .logout button{background:none;border:0;padding:0;color:#94a3b8;font:inherit;font-size:13px;cursor:pointer}
 main{max-width:1240px;margin:0 auto;padding:20px}
 h1{font-size:22px;margin:4px 0 4px;font-weight:650}
 h1 .badge{vertical-align:middle;margin-left:8px}
@@ -109,7 +110,7 @@ export function page(o: PageOptions): string {
 <title>${o.title} · mldeploy</title><style>${trusted(CSS)}</style></head>
 <body><header><div class="bar"><a class="brand" href="${uiHref(o.base)}">ml<span>deploy</span></a><nav>${SECTIONS.map(
     (s) => html`<a href="${uiHref(o.base, s.path)}"${s.id === o.section ? html` class="active"` : ''}>${s.label}</a>`,
-  )}</nav><a class="docs" href="/docs">API docs</a></div></header>
+  )}</nav><a class="docs" href="/docs">API docs</a><form class="logout" method="post" action="/logout" enctype="text/plain"><button>Log out</button></form></div></header>
 <main>${o.crumbs?.length ? html`<div class="crumbs">${o.crumbs.map((c, i) => html`${i ? ' / ' : ''}<a href="${c.href}">${c.label}</a>`)}</div>` : ''}
 <h1>${o.title}${o.titleAside ?? ''}</h1>${o.subtitle ? html`<p class="subtitle">${o.subtitle}</p>` : ''}
 ${o.body}</main></body></html>`.value;

@@ -73,14 +73,27 @@ describe.each(backends)('pipeline recovery on $name', (backend) => {
   }
 
   /** prepare -> train, where train hangs until `release` (its result then comes too late to count). */
+  /** When each crashy DAG's first train attempt is inside its task body (so a later heal() cannot reach it). */
+  const hanging = new Map<string, Promise<void>>();
+
   function crashyDag(id: string) {
     const release = gate<string>();
+    const entered = gate();
+    hanging.set(id, entered.promise);
     let hang = true;
     const dag = defineDag({
       id,
       tasks: [
         { id: 'prepare', run: async () => 'ready' },
-        { id: 'train', upstream: ['prepare'], run: async () => (hang ? release.promise : 'trained') },
+        {
+          id: 'train',
+          upstream: ['prepare'],
+          run: async () => {
+            if (!hang) return 'trained';
+            entered.open();
+            return release.promise;
+          },
+        },
       ],
     });
     return { dag, release: () => release.open('late result'), heal: () => (hang = false) };
@@ -91,6 +104,7 @@ describe.each(backends)('pipeline recovery on $name', (backend) => {
     const dead = runner([dag], { heartbeatMs: 3_600_000 });
     const id = await dead.trigger(dag.id);
     await until(async () => (await taskRow(id, 'train')).state === 'running');
+    await hanging.get(dag.id);
     const lastBeat = sixMinutesAgo();
     await setHeartbeat(id, 'train', lastBeat);
     return { dead, id, lastBeat };
